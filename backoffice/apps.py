@@ -1,0 +1,7 @@
+from django.contrib.admin.apps import AdminConfig
+
+
+class BackofficeAdminConfig(AdminConfig):
+    """Replaces Django's default admin site with ours (dashboard, staff pages)."""
+
+    default_site = "backoffice.admin_site.BackofficeAdminSite"

@@ -1,0 +1,181 @@
+"""Settings, read from the environment only (django-environ).
+
+Every variable is documented in README.md and .env.example. Secrets have no default outside
+demo mode: with DEMO_KEYS on (the default when DEBUG is on) the providers use the published
+demo keys of ``backoffice/demo_keys.py``, which exist for the demo and the tests only.
+"""
+
+from pathlib import Path
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+DEBUG: bool = env.bool("DEBUG", default=False)
+DEMO_KEYS: bool = env.bool("DEMO_KEYS", default=DEBUG)
+
+if DEBUG:
+    SECRET_KEY = env.str("SECRET_KEY", default="insecure-demo-only-secret-key-do-not-use")
+else:
+    SECRET_KEY = env.str("SECRET_KEY")  # required: refuses to start without one
+
+ALLOWED_HOSTS: list[str] = env.list(
+    "ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"] if DEBUG else []
+)
+CSRF_TRUSTED_ORIGINS: list[str] = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "backoffice.apps.BackofficeAdminConfig",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "wallet",
+    "providers",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "backoffice.urls"
+WSGI_APPLICATION = "backoffice.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "backoffice" / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database -------------------------------------------------------------------------------
+# No DATABASE_URL: a SQLite file in the project folder, so the demo runs anywhere.
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+WALLET_LOCK_TIMEOUT_MS: int = env.int("WALLET_LOCK_TIMEOUT_MS", default=2000)
+
+_db = DATABASES["default"]
+_db.setdefault("OPTIONS", {})
+if _db["ENGINE"] == "django.db.backends.postgresql":
+    # Every lock wait is bounded: past it PostgreSQL raises lock_not_available and the wallet
+    # answers the provider's "try again" code instead of hanging past its timeout.
+    _db["OPTIONS"].setdefault("options", f"-c lock_timeout={WALLET_LOCK_TIMEOUT_MS}")
+    _db["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+    _db["CONN_HEALTH_CHECKS"] = True
+elif _db["ENGINE"] == "django.db.backends.sqlite3":
+    # IMMEDIATE takes the write lock at BEGIN, so two writers queue instead of deadlocking
+    # on a lock upgrade; the busy timeout is the same bound as PostgreSQL's lock_timeout.
+    _db["OPTIONS"].setdefault("transaction_mode", "IMMEDIATE")
+    _db["OPTIONS"].setdefault("timeout", WALLET_LOCK_TIMEOUT_MS / 1000)
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"
+        if not DEBUG
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+
+LOGIN_URL = "admin:login"
+
+# --- Security when not in DEBUG (behind TLS) --------------------------------------------------
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SESSION_COOKIE_SECURE = not DEBUG
+CSRF_COOKIE_SECURE = not DEBUG
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=8 * 3600)
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+# Providers call over plain HTTP inside some private networks; the redirect never applies there.
+SECURE_REDIRECT_EXEMPT = [r"^providers/", r"^health/?$"]
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
+SECURE_HSTS_PRELOAD = not DEBUG
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+
+# --- Provider framework -----------------------------------------------------------------------
+# Addresses of our own load balancers / proxies: only when the direct peer is one of these do we
+# believe the X-Forwarded-For header (rightmost untrusted hop wins).
+TRUSTED_PROXIES: list[str] = env.list("TRUSTED_PROXIES", default=[])
+PROVIDER_MAX_BODY_BYTES: int = env.int("PROVIDER_MAX_BODY_BYTES", default=64 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = max(PROVIDER_MAX_BODY_BYTES, 10 * 1024 * 1024)
+PLAYER_SESSION_TTL_SECONDS: int = env.int("PLAYER_SESSION_TTL_SECONDS", default=4 * 3600)
+
+
+def _secret(name: str, demo_value: str) -> str:
+    value: str = env.str(name, default="")
+    return value or (demo_value if DEMO_KEYS else "")
+
+
+from backoffice import demo_keys  # noqa: E402
+
+# JDB (../shared/protocols/jdb.md)
+JDB_AES_KEY = _secret("JDB_AES_KEY", demo_keys.JDB_AES_KEY)
+JDB_AES_IV = _secret("JDB_AES_IV", demo_keys.JDB_AES_IV)
+JDB_ALLOWED_IPS: list[str] = env.list("JDB_ALLOWED_IPS", default=[])
+JDB_CURRENCY_MAP: str = env.str("JDB_CURRENCY_MAP", default="RB:CNY,RM:MYR")
+JDB_CANCEL_SETTLED: str = env.str("JDB_CANCEL_SETTLED", default="keep")
+
+# VP / VertexPlay (../shared/protocols/vp.md)
+VP_AGENT_ID: str = env.str("VP_AGENT_ID", default=demo_keys.VP_AGENT_ID if DEMO_KEYS else "")
+VP_API_KEY = _secret("VP_API_KEY", demo_keys.VP_API_KEY)
+VP_SECRET_KEY = _secret("VP_SECRET_KEY", demo_keys.VP_SECRET_KEY)
+VP_BASE_URL: str = env.str("VP_BASE_URL", default="")
+VP_ALLOWED_IPS: list[str] = env.list("VP_ALLOWED_IPS", default=[])
+VP_ROLLBACK_SETTLED: str = env.str("VP_ROLLBACK_SETTLED", default="keep")
+VP_CONNECT_TIMEOUT: float = env.float("VP_CONNECT_TIMEOUT", default=3.0)
+VP_READ_TIMEOUT: float = env.float("VP_READ_TIMEOUT", default=10.0)
+
+# Naga Games (../shared/protocols/naga.md)
+NAGA_PUBLIC_KEY = _secret("NAGA_PUBLIC_KEY", demo_keys.NAGA_PUBLIC_KEY_PATH)
+NAGA_GROUP_CODE: str = env.str("NAGA_GROUP_CODE", default="DEMO" if DEMO_KEYS else "")
+NAGA_BRAND_CODE: str = env.str("NAGA_BRAND_CODE", default="DBRD" if DEMO_KEYS else "")
+NAGA_ALLOWED_IPS: list[str] = env.list("NAGA_ALLOWED_IPS", default=[])
+
+# Buffalo (../shared/protocols/buffalo.md)
+BUFFALO_AUTH_TOKEN = _secret("BUFFALO_AUTH_TOKEN", demo_keys.BUFFALO_AUTH_TOKEN)
+BUFFALO_ALLOWED_IPS: list[str] = env.list("BUFFALO_ALLOWED_IPS", default=[])
+BUFFALO_SID_METHOD_ENABLED: bool = env.bool("BUFFALO_SID_METHOD_ENABLED", default=False)
+
+# --- Logging: one line per event on stdout; never a secret (adapters redact before logging) ---
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+}

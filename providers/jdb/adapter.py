@@ -1,0 +1,14 @@
+"""JDB adapter: placeholder until the provider's issue lands (answers every call as unknown)."""
+
+from providers.base import InboundCall, ProviderAdapter, ProviderAnswer, Refused, Rejection
+
+
+class JdbAdapter(ProviderAdapter):
+    slug = "jdb"
+    name = "JDB"
+
+    def handle(self, call: InboundCall) -> ProviderAnswer:
+        raise Refused(Rejection.UNKNOWN_ACTION, "not implemented yet")
+
+    def refuse(self, call: InboundCall, kind: Rejection, message: str) -> ProviderAnswer:
+        return ProviderAnswer({"error": message}, 400, kind.value)

@@ -1,0 +1,79 @@
+"""Strict JSON in, exact JSON out.
+
+In: numbers become ``Decimal`` from their text (never float), NaN/Infinity are refused, duplicate
+keys are refused (two values for one field is ambiguous, and ambiguity is how money goes
+missing), key order is kept. Out: ``Decimal`` is written as a JSON number, exactly.
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Any
+
+
+class WireError(ValueError):
+    """The body is not acceptable JSON; the message says why."""
+
+
+def _no_constants(name: str) -> Any:
+    raise WireError(f"{name} is not a number we accept")
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise WireError(f"duplicate key {key!r}")
+        result[key] = value
+    return result
+
+
+def loads_object(text: str | bytes) -> dict[str, Any]:
+    """Parse a JSON object strictly, or raise ``WireError``."""
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise WireError("body is not UTF-8") from exc
+    try:
+        value = json.loads(
+            text,
+            parse_float=Decimal,
+            parse_int=int,
+            parse_constant=_no_constants,
+            object_pairs_hook=_no_duplicates,
+        )
+    except WireError:
+        raise
+    except (ValueError, RecursionError) as exc:
+        raise WireError(f"body is not valid JSON ({str(exc)[:80]})") from exc
+    if not isinstance(value, dict):
+        raise WireError("body is not a JSON object")
+    return value
+
+
+def dumps(value: Any) -> str:
+    """Compact JSON with ``Decimal`` written as a number (its exact text)."""
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise ValueError("cannot write a non-finite amount")
+        text = format(value, "f")
+        return text
+    if isinstance(value, dict):
+        items = (f"{json.dumps(str(k))}:{dumps(v)}" for k, v in value.items())
+        return "{" + ",".join(items) + "}"
+    if isinstance(value, list | tuple):
+        return "[" + ",".join(dumps(v) for v in value) + "]"
+    return json.dumps(value, ensure_ascii=False)
+
+
+def to_jsonable(value: Any) -> Any:
+    """A copy fit for a JSONField (journal): Decimals become strings, exactly."""
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_jsonable(v) for v in value]
+    return value

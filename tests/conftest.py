@@ -1,0 +1,44 @@
+"""Suite-wide fixtures: every test runs with the test keys below, never the environment's."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from wallet.consistency import check_ledger
+
+TEST_PROVIDER_SETTINGS = {
+    "JDB_AES_KEY": "testJdbAesKey128",
+    "JDB_AES_IV": "testJdbAesIv0016",
+    "JDB_ALLOWED_IPS": [],
+    "JDB_CURRENCY_MAP": "RB:CNY,RM:MYR",
+    "JDB_CANCEL_SETTLED": "keep",
+    "VP_AGENT_ID": "integratorTest01",
+    "VP_API_KEY": "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff",
+    "VP_SECRET_KEY": "test-vp-secret",
+    "VP_ALLOWED_IPS": [],
+    "VP_ROLLBACK_SETTLED": "keep",
+    "NAGA_GROUP_CODE": "TGRP",
+    "NAGA_BRAND_CODE": "TBRD",
+    "NAGA_ALLOWED_IPS": [],
+    "BUFFALO_AUTH_TOKEN": "test-buffalo-token_01",
+    "BUFFALO_ALLOWED_IPS": [],
+    "BUFFALO_SID_METHOD_ENABLED": False,
+    "TRUSTED_PROXIES": [],
+}
+
+
+@pytest.fixture(autouse=True)
+def _provider_test_settings(settings: pytest.FixtureRequest) -> Iterator[None]:
+    for name, value in TEST_PROVIDER_SETTINGS.items():
+        setattr(settings, name, value)
+    yield
+
+
+@pytest.fixture
+def ledger_is_consistent() -> Iterator[None]:
+    """Use in a test to assert ``check_ledger`` passes once the test's scenario is done."""
+    yield
+    report = check_ledger()
+    assert report.ok, [str(p) for p in report.problems]

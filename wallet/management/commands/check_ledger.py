@@ -1,0 +1,24 @@
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError
+
+from wallet.consistency import check_ledger
+
+
+class Command(BaseCommand):
+    help = (
+        "Verify every wallet's balance against its ledger rows and every bet's state against "
+        "its rows. Exits non-zero on any mismatch."
+    )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        report = check_ledger()
+        for problem in report.problems:
+            self.stdout.write(f"MISMATCH {problem}")
+        summary = (
+            f"check_ledger: {report.wallets_checked} wallets, {report.bets_checked} bets, "
+            f"{len(report.problems)} problems"
+        )
+        if not report.ok:
+            raise CommandError(summary)
+        self.stdout.write(summary)

@@ -1,0 +1,161 @@
+"""Load demo data: staff logins, players with balances and sessions, bets in every state."""
+
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from wallet.models import PlayerSession
+from wallet.services import (
+    SettledRoundPolicy,
+    bet_cancel,
+    bet_open,
+    bet_place_and_settle,
+    bet_settle,
+    player_create,
+    session_create,
+)
+
+DEMO_ADMIN = ("admin", "admin-demo-password")
+DEMO_PLAYERS = [
+    ("demo_alice", "USD", Decimal("1000.00")),
+    ("demo_bob", "USD", Decimal("250.50")),
+    ("demo_chen", "CNY", Decimal("8888.00")),
+    ("demo_dana", "MYR", Decimal("40.00")),
+]
+
+
+class Command(BaseCommand):
+    help = "Migrate, then load demo players, sessions and bets (for the README's run command)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--no-migrate", action="store_true")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if not (settings.DEBUG or settings.DEMO_KEYS):
+            raise CommandError("demo data is for DEBUG or DEMO_KEYS mode only, never production")
+        if not options["no_migrate"]:
+            call_command("migrate", verbosity=0)
+        self._staff()
+        for account_id, currency, balance in DEMO_PLAYERS:
+            player_create(account_id=account_id, currency=currency, opening_balance=balance)
+        self._bets()
+        sessions = self._sessions()
+        self.stdout.write(self.style.SUCCESS("Demo data loaded."))
+        self.stdout.write(
+            f"Admin: http://127.0.0.1:8000/admin/  login {DEMO_ADMIN[0]} / {DEMO_ADMIN[1]}"
+        )
+        for line in sessions:
+            self.stdout.write(line)
+
+    def _staff(self) -> None:
+        user_model = get_user_model()
+        if not user_model.objects.filter(username=DEMO_ADMIN[0]).exists():
+            user_model.objects.create_superuser(DEMO_ADMIN[0], "", DEMO_ADMIN[1])
+
+    def _bets(self) -> None:
+        """A spread of bets in every state, made through the wallet services."""
+        usd = {"account_id": "demo_alice", "currency": "USD"}
+        # Open debits (one old enough to look stuck once thresholds apply).
+        for n in range(1, 4):
+            bet_open(
+                provider="buffalo",
+                bet_key=f"demo-debit-{n}",
+                tx_id=f"demo-tx-{n}",
+                amount=Decimal("5.00") * n,
+                round_id=f"demo-round-{n}",
+                **usd,
+            )
+        # Settled debit.
+        bet_settle(
+            provider="buffalo",
+            bet_keys=["demo-debit-1"],
+            tx_id="demo-credit-1",
+            amount=Decimal("12.50"),
+            account_id="demo_alice",
+            currency="USD",
+        )
+        # Cancelled debit.
+        bet_cancel(
+            provider="buffalo",
+            bet_keys=["demo-debit-2"],
+            tx_id="demo-tx-2",
+            account_id="demo_alice",
+            currency="USD",
+            amount=Decimal("10.00"),
+        )
+        # Bet-and-settle rounds (JDB, VP), one of them cancelled and kept ("established").
+        bet_place_and_settle(
+            provider="jdb",
+            bet_key="900001",
+            tx_id="900001",
+            account_id="demo_chen",
+            currency="CNY",
+            stake=Decimal("8.00"),
+            win=Decimal("20.00"),
+            round_id="demo-jdb-round",
+        )
+        bet_place_and_settle(
+            provider="vp",
+            bet_key="demo-vp-bet-1",
+            tx_id="demo-vp-bet-1",
+            account_id="demo_bob",
+            currency="USD",
+            stake=Decimal("2.00"),
+            win=Decimal("0"),
+            round_id="demo-vp-round",
+        )
+        bet_cancel(
+            provider="vp",
+            bet_keys=["demo-vp-bet-1"],
+            tx_id="demo-vp-bet-1",
+            account_id="demo_bob",
+            settled_policy=SettledRoundPolicy.KEEP,
+        )
+        # Refused for insufficient funds.
+        bet_open(
+            provider="naga",
+            bet_key="demo-naga-big",
+            tx_id="demo-naga-tx-big",
+            account_id="demo_dana",
+            currency="MYR",
+            amount=Decimal("500.00"),
+        )
+        # Tombstone, then its late bet (flagged for review).
+        bet_cancel(provider="naga", bet_keys=["demo-naga-late"], account_id="demo_dana")
+        bet_open(
+            provider="naga",
+            bet_key="demo-naga-late",
+            tx_id="demo-naga-tx-late",
+            account_id="demo_dana",
+            currency="MYR",
+            amount=Decimal("1.00"),
+        )
+        # A cancel after payout (flagged).
+        bet_cancel(
+            provider="buffalo",
+            bet_keys=["demo-debit-1"],
+            tx_id="demo-tx-1",
+            account_id="demo_alice",
+            currency="USD",
+        )
+
+    def _sessions(self) -> list[str]:
+        lines = []
+        for account_id, provider in (("demo_alice", "buffalo"), ("demo_bob", "naga")):
+            session = (
+                PlayerSession.objects.filter(
+                    player__account_id=account_id, provider=provider, revoked_at=None
+                )
+                .order_by("-expires_at")
+                .first()
+            )
+            if session is None or session.expires_at.timestamp() < 0:
+                session = session_create(
+                    account_id=account_id, provider=provider, ttl_seconds=30 * 24 * 3600
+                )
+            lines.append(f"{provider} session for {account_id}: {session.token}")
+        return lines

@@ -1,0 +1,259 @@
+"""Players, wallets, the append-only ledger, bets and their states, sessions and staff audit.
+
+Money is ``Decimal`` with 6 decimal places everywhere (``MONEY``); no float touches it.
+Only ``wallet.services`` writes these tables.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+MONEY_DIGITS = 20
+MONEY_PLACES = 6
+
+
+def money_field(**kwargs: Any) -> models.DecimalField:
+    return models.DecimalField(
+        max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES, default=Decimal(0), **kwargs
+    )
+
+
+class Provider(models.TextChoices):
+    JDB = "jdb", "JDB"
+    VP = "vp", "VP (VertexPlay)"
+    NAGA = "naga", "Naga Games"
+    BUFFALO = "buffalo", "Buffalo"
+
+
+class Player(models.Model):
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        BLOCKED = "blocked", "Blocked (no new bets)"
+
+    account_id = models.CharField(
+        "account id", max_length=64, unique=True, help_text="The id providers know the player by."
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["account_id"]
+
+    def __str__(self) -> str:
+        return self.account_id
+
+
+class Wallet(models.Model):
+    player = models.ForeignKey(Player, on_delete=models.PROTECT, related_name="wallets")
+    currency = models.CharField(max_length=10)
+    balance = money_field()
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["player", "currency"], name="wallet_one_per_currency"),
+            models.CheckConstraint(
+                condition=Q(balance__gte=0), name="wallet_balance_never_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.player.account_id} {self.currency}"
+
+
+class BetState(models.TextChoices):
+    OPEN = "open", "Open (stake taken, not settled)"
+    SETTLED = "settled", "Settled"
+    CANCELLED = "cancelled", "Cancelled (stake refunded)"
+    REFUSED = "refused", "Refused (no money moved)"
+    TOMBSTONE = "tombstone", "Tombstone (cancelled before it arrived)"
+
+
+class BetKind(models.TextChoices):
+    DEBIT = "debit", "Debit, settled later"
+    BET_AND_SETTLE = "bet_and_settle", "Bet and settle in one call"
+
+
+class Bet(models.Model):
+    """The unit a provider can cancel, keyed by (provider, bet key).
+
+    ``open_outcome`` and ``cancel_outcome`` keep the typed outcome of the first opening and the
+    first cancel, so that a repeat gets the same answer as the first time.
+    """
+
+    provider = models.CharField(max_length=16, choices=Provider.choices)
+    bet_key = models.CharField("bet key", max_length=128)
+    round_id = models.CharField("round", max_length=128, blank=True, default="")
+    game_code = models.CharField(max_length=64, blank=True, default="")
+    kind = models.CharField(max_length=16, choices=BetKind.choices, default=BetKind.DEBIT)
+    player = models.ForeignKey(
+        Player, on_delete=models.PROTECT, null=True, blank=True, related_name="bets"
+    )
+    wallet = models.ForeignKey(
+        Wallet, on_delete=models.PROTECT, null=True, blank=True, related_name="bets"
+    )
+    currency = models.CharField(max_length=10, blank=True, default="")
+    stake = money_field()
+    win = money_field()
+    state = models.CharField(max_length=16, choices=BetState.choices)
+    open_tx_id = models.CharField("opening transaction id", max_length=128, blank=True, default="")
+    open_outcome = models.CharField(max_length=32, blank=True, default="")
+    cancel_outcome = models.CharField(max_length=32, blank=True, default="")
+    more_settles_expected = models.BooleanField(
+        default=False, help_text="The last settle said the round is not closed yet."
+    )
+    late_arrival_at = models.DateTimeField(
+        null=True, blank=True, help_text="The bet arrived after its cancel (a tombstone)."
+    )
+    needs_review = models.BooleanField(default=False)
+    review_reason = models.CharField(max_length=255, blank=True, default="")
+    details = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    settled_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "bet_key"], name="bet_key_unique"),
+            models.CheckConstraint(condition=Q(stake__gte=0), name="bet_stake_not_negative"),
+            models.CheckConstraint(condition=Q(win__gte=0), name="bet_win_not_negative"),
+        ]
+        permissions = [
+            ("cancel_bet", "Can cancel and refund a bet (support)"),
+            ("resolve_bet", "Can resolve a bet as settled (support)"),
+            ("review_bet", "Can mark a flagged bet as reviewed (support)"),
+            ("export_reconciliation", "Can export finance reconciliation files (finance)"),
+        ]
+        indexes = [
+            models.Index(fields=["state", "provider", "created_at"], name="bet_state_age"),
+            models.Index(
+                fields=["provider", "created_at"],
+                condition=Q(needs_review=True),
+                name="bet_needs_review",
+            ),
+            models.Index(
+                fields=["provider", "created_at"],
+                condition=Q(late_arrival_at__isnull=False),
+                name="bet_late_arrival",
+            ),
+            models.Index(fields=["player", "created_at"], name="bet_player_recent"),
+            models.Index(fields=["round_id"], name="bet_round"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_provider_display()} {self.bet_key}"
+
+
+class LedgerKind(models.TextChoices):
+    DEPOSIT = "deposit", "Deposit"
+    STAKE = "stake", "Stake"
+    WIN = "win", "Win"
+    REFUND = "refund", "Refund"
+    REVERSAL = "reversal", "Reversal of a settled round"
+    STAFF_ADJUSTMENT = "staff_adjustment", "Staff adjustment"
+
+
+class LedgerQuerySet(models.QuerySet["LedgerEntry"]):
+    def update(self, **kwargs: Any) -> int:
+        raise PermissionError("ledger rows are append-only")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise PermissionError("ledger rows are append-only")
+
+
+class LedgerEntry(models.Model):
+    """One signed change of one wallet. Never edited or deleted: corrections are new rows.
+
+    PostgreSQL also refuses UPDATE and DELETE with a trigger (migration 0002).
+    """
+
+    wallet = models.ForeignKey(Wallet, on_delete=models.PROTECT, related_name="entries")
+    bet = models.ForeignKey(
+        Bet, on_delete=models.PROTECT, null=True, blank=True, related_name="entries"
+    )
+    kind = models.CharField(max_length=20, choices=LedgerKind.choices)
+    amount = models.DecimalField(max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES)
+    balance_after = models.DecimalField(max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES)
+    provider = models.CharField(max_length=16, blank=True, default="")
+    provider_tx_id = models.CharField(
+        "provider transaction id", max_length=128, blank=True, default=""
+    )
+    staff_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True
+    )
+    reason = models.CharField(max_length=500, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    objects = LedgerQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "ledger entry"
+        verbose_name_plural = "ledger entries"
+        constraints = [
+            # Idempotency: a provider's debit or credit id moves money at most once per kind.
+            models.UniqueConstraint(
+                fields=["provider", "kind", "provider_tx_id"],
+                condition=Q(kind__in=["stake", "win"]) & ~Q(provider_tx_id=""),
+                name="ledger_provider_tx_once",
+            ),
+            # A bet is staked, refunded or reversed at most once, whoever asks and however often.
+            models.UniqueConstraint(
+                fields=["bet", "kind"],
+                condition=Q(kind__in=["stake", "refund", "reversal"]) & Q(bet__isnull=False),
+                name="ledger_bet_once",
+            ),
+        ]
+        indexes = [models.Index(fields=["wallet", "id"], name="ledger_wallet_order")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.amount} on {self.wallet_id}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None and not self._state.adding:
+            raise PermissionError("ledger rows are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise PermissionError("ledger rows are append-only")
+
+
+class PlayerSession(models.Model):
+    """A game session token we issued (Naga ``playerToken``, Buffalo ``sid``)."""
+
+    token = models.CharField(max_length=64, unique=True)
+    player = models.ForeignKey(Player, on_delete=models.PROTECT, related_name="sessions")
+    provider = models.CharField(max_length=16, choices=Provider.choices)
+    currency = models.CharField(max_length=10)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.provider} session of {self.player_id}"
+
+
+class AuditEntry(models.Model):
+    """Who did what to which bet or player, why, with amounts before and after."""
+
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
+    action = models.CharField(max_length=64)
+    bet = models.ForeignKey(Bet, on_delete=models.PROTECT, null=True, blank=True)
+    player = models.ForeignKey(Player, on_delete=models.PROTECT, null=True, blank=True)
+    reason = models.TextField()
+    before = models.JSONField(default=dict)
+    after = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = "staff audit entry"
+        verbose_name_plural = "staff audit entries"
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.action} by {self.actor_id}"

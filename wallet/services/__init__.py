@@ -1,0 +1,43 @@
+"""The only code that moves money or changes a bet's state. See each module's docstring."""
+
+from wallet.services.bets import (
+    bet_cancel,
+    bet_open,
+    bet_place_and_settle,
+    bet_settle,
+    wallet_balance,
+)
+from wallet.services.outcomes import Outcome, SettledRoundPolicy, WalletResult
+from wallet.services.players import (
+    player_create,
+    session_create,
+    session_find,
+    session_rotate,
+    wallet_deposit,
+)
+from wallet.services.staff import (
+    StaffActionRefused,
+    bet_mark_reviewed,
+    bet_staff_cancel,
+    bet_staff_resolve,
+)
+
+__all__ = [
+    "Outcome",
+    "SettledRoundPolicy",
+    "StaffActionRefused",
+    "WalletResult",
+    "bet_cancel",
+    "bet_mark_reviewed",
+    "bet_open",
+    "bet_place_and_settle",
+    "bet_settle",
+    "bet_staff_cancel",
+    "bet_staff_resolve",
+    "player_create",
+    "session_create",
+    "session_find",
+    "session_rotate",
+    "wallet_balance",
+    "wallet_deposit",
+]

@@ -1,0 +1,562 @@
+"""The services that move players' money for provider calls: open, settle, cancel.
+
+Each is one database transaction that locks the bet row(s) first, then the wallet row, and
+returns a typed ``WalletResult``. Idempotency rests on unique constraints (``bet_key_unique``,
+``ledger_provider_tx_once``, ``ledger_bet_once``), never on "check, then insert" alone.
+The rules implemented are those of ``../shared/protocols/common.md``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from wallet.models import Bet, BetKind, BetState, LedgerEntry, LedgerKind, Player, Wallet
+from wallet.services._db import (
+    busy_on_lock_timeout,
+    flag,
+    insert_bet_if_absent,
+    lock_bets,
+    lock_or_insert_bet,
+    lock_wallet,
+    move_money,
+    save_bet,
+)
+from wallet.services.outcomes import Outcome, SettledRoundPolicy, WalletResult
+
+ZERO = Decimal(0)
+
+
+# --- lookups ------------------------------------------------------------------------------------
+
+
+def _find_wallet(account_id: str, currency: str) -> Wallet | WalletResult:
+    wallet = (
+        Wallet.objects.select_related("player")
+        .filter(player__account_id=account_id, currency=currency)
+        .first()
+    )
+    if wallet is not None:
+        return wallet
+    if Player.objects.filter(account_id=account_id).exists():
+        return WalletResult(Outcome.WRONG_CURRENCY, message=f"player has no {currency} wallet")
+    return WalletResult(Outcome.PLAYER_NOT_FOUND, message=f"unknown player {account_id!r}")
+
+
+def _current_balance(wallet_id: int | None) -> Decimal | None:
+    if wallet_id is None:
+        return None
+    return Wallet.objects.values_list("balance", flat=True).get(pk=wallet_id)
+
+
+def _balance_of_player(player_id: int | None, currency: str | None) -> tuple[Decimal | None, str]:
+    """The balance to show in an answer about a bet we do not hold (tombstones, unknown bets)."""
+    if player_id is None:
+        return None, currency or ""
+    wallets = Wallet.objects.filter(player_id=player_id)
+    if currency:
+        wallets = wallets.filter(currency=currency)
+    row = wallets.order_by("id").values_list("balance", "currency").first()
+    return (row[0], row[1]) if row else (None, currency or "")
+
+
+def wallet_balance(*, account_id: str, currency: str) -> WalletResult:
+    """Read a player's balance (no lock: a balance answer needs no serialisation)."""
+    found = _find_wallet(account_id, currency)
+    if isinstance(found, WalletResult):
+        return found
+    return WalletResult(Outcome.OK, balance=found.balance, currency=found.currency)
+
+
+# --- opening a bet (debit, or bet-and-settle) -------------------------------------------------
+
+
+@busy_on_lock_timeout
+def bet_open(
+    *,
+    provider: str,
+    bet_key: str,
+    tx_id: str,
+    account_id: str,
+    currency: str,
+    amount: Decimal,
+    round_id: str = "",
+    game_code: str = "",
+    details: dict[str, Any] | None = None,
+) -> WalletResult:
+    """Debit a stake and open a bet that a later settle or cancel closes."""
+    return _open(
+        provider=provider,
+        bet_key=bet_key,
+        tx_id=tx_id,
+        account_id=account_id,
+        currency=currency,
+        stake=amount,
+        win=None,
+        round_id=round_id,
+        game_code=game_code,
+        details=details,
+        required_balance=None,
+    )
+
+
+@busy_on_lock_timeout
+def bet_place_and_settle(
+    *,
+    provider: str,
+    bet_key: str,
+    tx_id: str,
+    account_id: str,
+    currency: str,
+    stake: Decimal,
+    win: Decimal,
+    round_id: str = "",
+    game_code: str = "",
+    details: dict[str, Any] | None = None,
+    required_balance: Decimal | None = None,
+) -> WalletResult:
+    """Take a stake and pay its win in one call (JDB Action 8, VP betNSettle/retryBet).
+
+    Refused when the balance is below the stake (or below ``required_balance``, JDB's ``mb``).
+    A zero stake (a VP operator-card spin) never fails for lack of balance.
+    """
+    return _open(
+        provider=provider,
+        bet_key=bet_key,
+        tx_id=tx_id,
+        account_id=account_id,
+        currency=currency,
+        stake=stake,
+        win=win,
+        round_id=round_id,
+        game_code=game_code,
+        details=details,
+        required_balance=required_balance,
+    )
+
+
+def _open(
+    *,
+    provider: str,
+    bet_key: str,
+    tx_id: str,
+    account_id: str,
+    currency: str,
+    stake: Decimal,
+    win: Decimal | None,
+    round_id: str,
+    game_code: str,
+    details: dict[str, Any] | None,
+    required_balance: Decimal | None,
+) -> WalletResult:
+    found = _find_wallet(account_id, currency)
+    if isinstance(found, WalletResult):
+        return found
+    wallet = found
+    settles_now = win is not None
+    now = timezone.now()
+    # The row is written as if accepted; a refusal below rewrites its state. That keeps the
+    # happy path to one INSERT for the bet.
+    template = Bet(
+        provider=provider,
+        bet_key=bet_key,
+        round_id=round_id,
+        game_code=game_code,
+        kind=BetKind.BET_AND_SETTLE if settles_now else BetKind.DEBIT,
+        player=wallet.player,
+        wallet=wallet,
+        currency=currency,
+        stake=stake,
+        win=win or ZERO,
+        state=BetState.SETTLED if settles_now else BetState.OPEN,
+        settled_at=now if settles_now else None,
+        open_tx_id=tx_id,
+        open_outcome=Outcome.OK,
+        details=details or {},
+    )
+    try:
+        with transaction.atomic():
+            if not insert_bet_if_absent(template):
+                existing = Bet.objects.select_for_update().get(provider=provider, bet_key=bet_key)
+                return _repeat_of_open(existing, template)
+            locked = lock_wallet(wallet.pk)
+            refusal = _refusal(wallet.player, locked.balance, stake, required_balance)
+            if refusal is not None:
+                template.state = BetState.REFUSED
+                template.settled_at = None
+                template.open_outcome = refusal
+                save_bet(template, "state", "settled_at", "open_outcome")
+                return WalletResult(refusal, locked.balance, currency, template)
+            move_money(
+                locked,
+                -stake,
+                kind=LedgerKind.STAKE,
+                bet=template,
+                provider=provider,
+                provider_tx_id=tx_id,
+            )
+            if win is not None:
+                move_money(
+                    locked,
+                    win,
+                    kind=LedgerKind.WIN,
+                    bet=template,
+                    provider=provider,
+                    provider_tx_id=tx_id,
+                )
+            return WalletResult(Outcome.OK, locked.balance, currency, template)
+    except IntegrityError:
+        # The transaction id already moved money for another bet: an id reused with other
+        # content. Everything above rolled back; nothing moved.
+        return WalletResult(
+            Outcome.MISMATCH,
+            _current_balance(wallet.pk),
+            currency,
+            message=f"transaction id {tx_id!r} was already used for another bet",
+        )
+
+
+def _refusal(
+    player: Player, balance: Decimal, stake: Decimal, required_balance: Decimal | None
+) -> Outcome | None:
+    if player.status == Player.Status.BLOCKED:
+        return Outcome.PLAYER_BLOCKED
+    if balance < stake or (required_balance is not None and balance < required_balance):
+        return Outcome.INSUFFICIENT_FUNDS
+    return None
+
+
+def _same_opening(bet: Bet, asked: Bet) -> bool:
+    return (
+        bet.open_tx_id == asked.open_tx_id
+        and bet.player_id == asked.player_id
+        and bet.currency == asked.currency
+        and bet.kind == asked.kind
+        and bet.stake == asked.stake
+        and (bet.kind == BetKind.DEBIT or bet.win == asked.win)
+        and (not bet.round_id or not asked.round_id or bet.round_id == asked.round_id)
+    )
+
+
+def _repeat_of_open(bet: Bet, asked: Bet) -> WalletResult:
+    """A bet key we already hold: the late bet of a tombstone, a repeat, or a reused key."""
+    if bet.state == BetState.TOMBSTONE:
+        if bet.late_arrival_at is None:
+            bet.late_arrival_at = timezone.now()
+            bet.details = {
+                **bet.details,
+                "late_bet": {
+                    "account_id": asked.player.account_id if asked.player else "",
+                    "stake": str(asked.stake),
+                    "win": str(asked.win),
+                    "tx_id": asked.open_tx_id,
+                },
+            }
+            flag(bet, "The bet arrived after its cancel; it was refused and no money moved.")
+            save_bet(bet, "late_arrival_at", "details", "needs_review", "review_reason")
+        return _answer(Outcome.BET_CANCELLED, asked.wallet_id, asked.currency, bet)
+    if bet.state == BetState.CANCELLED:
+        return _answer(Outcome.BET_CANCELLED, bet.wallet_id, bet.currency, bet)
+    if not _same_opening(bet, asked):
+        flag(bet, "The bet id was reused with other content (amount, player or round).")
+        save_bet(bet, "needs_review", "review_reason")
+        return _answer(Outcome.MISMATCH, bet.wallet_id, bet.currency, bet)
+    return _answer(Outcome(bet.open_outcome), bet.wallet_id, bet.currency, bet, replay=True)
+
+
+def _answer(
+    outcome: Outcome,
+    wallet_id: int | None,
+    currency: str,
+    bet: Bet | None,
+    *,
+    replay: bool = False,
+) -> WalletResult:
+    return WalletResult(outcome, _current_balance(wallet_id), currency, bet, replay=replay)
+
+
+# --- settling (credit) ----------------------------------------------------------------------
+
+
+@busy_on_lock_timeout
+def bet_settle(
+    *,
+    provider: str,
+    bet_keys: Sequence[str],
+    tx_id: str,
+    amount: Decimal,
+    account_id: str | None = None,
+    currency: str | None = None,
+    round_closed: bool = True,
+) -> WalletResult:
+    """Credit a win (possibly 0: a loss) to the open bet(s) it settles.
+
+    Several bets settled together get one credit, written on the first of them. With
+    ``round_closed`` false the provider announced more settles for the same bets.
+    """
+    player_id = _player_id(account_id)
+    if isinstance(player_id, WalletResult):
+        return player_id
+    with transaction.atomic():
+        bets = lock_bets(provider, bet_keys)
+        if not bets:
+            balance, cur = _balance_of_player(player_id, currency)
+            return WalletResult(Outcome.BET_NOT_FOUND, balance, cur, message="unknown bet")
+        first = bets.get(bet_keys[0]) or next(iter(bets.values()))
+        problem = _settle_problem(bets, bet_keys, tx_id, amount, player_id, currency)
+        if problem is not None:
+            return problem
+        wallet = lock_wallet(first.wallet_id)  # type: ignore[arg-type]  # checked above
+        now = timezone.now()
+        move_money(
+            wallet,
+            amount,
+            kind=LedgerKind.WIN,
+            bet=first,
+            provider=provider,
+            provider_tx_id=tx_id,
+        )
+        first.win += amount
+        for bet in bets.values():
+            bet.state = BetState.SETTLED
+            bet.settled_at = now
+            bet.more_settles_expected = not round_closed
+            save_bet(bet, "state", "settled_at", "more_settles_expected", "win")
+        return WalletResult(Outcome.OK, wallet.balance, wallet.currency, first)
+
+
+def _player_id(account_id: str | None) -> int | WalletResult | None:
+    if account_id is None:
+        return None
+    player_id = Player.objects.filter(account_id=account_id).values_list("id", flat=True).first()
+    if player_id is None:
+        return WalletResult(Outcome.PLAYER_NOT_FOUND, message=f"unknown player {account_id!r}")
+    return player_id
+
+
+def _settle_problem(
+    bets: dict[str, Bet],
+    bet_keys: Sequence[str],
+    tx_id: str,
+    amount: Decimal,
+    player_id: int | None,
+    currency: str | None,
+) -> WalletResult | None:
+    """Why this settle must not move money, or None when it may."""
+    first = bets.get(bet_keys[0]) or next(iter(bets.values()))
+    provider = first.provider
+
+    def refuse(outcome: Outcome, reason: str | None, bet: Bet = first, **kw: Any) -> WalletResult:
+        if reason:
+            for each in bets.values():
+                flag(each, reason)
+                save_bet(each, "needs_review", "review_reason")
+        return _answer(outcome, bet.wallet_id, bet.currency or currency or "", bet, **kw)
+
+    earlier = (
+        LedgerEntry.objects.filter(provider=provider, kind=LedgerKind.WIN, provider_tx_id=tx_id)
+        .values_list("bet_id", "amount")
+        .first()
+    )
+    if earlier is not None:
+        bet_ids = {bet.pk for bet in bets.values()}
+        if earlier[0] in bet_ids and earlier[1] == amount:
+            return refuse(Outcome.OK, None, replay=True)
+        return refuse(Outcome.MISMATCH, "A settle id was reused with other content.")
+    if player_id is not None and any(b.player_id != player_id for b in bets.values()):
+        return refuse(Outcome.MISMATCH, "A settle named another player than the bet's.")
+    if currency and any(b.currency and b.currency != currency for b in bets.values()):
+        return refuse(Outcome.WRONG_CURRENCY, None)
+    if any(b.state in (BetState.CANCELLED, BetState.TOMBSTONE) for b in bets.values()):
+        return refuse(Outcome.BET_CANCELLED, "A settle arrived for a cancelled bet.")
+    if len(bets) < len(set(bet_keys)) or any(b.state == BetState.REFUSED for b in bets.values()):
+        return refuse(Outcome.BET_NOT_FOUND, "A settle named bets we never took.")
+    if any(
+        b.kind == BetKind.BET_AND_SETTLE
+        or (b.state == BetState.SETTLED and not b.more_settles_expected)
+        for b in bets.values()
+    ):
+        return refuse(Outcome.ALREADY_SETTLED, "A second settle arrived for a settled bet.")
+    if len({b.wallet_id for b in bets.values()}) != 1:
+        return refuse(Outcome.MISMATCH, "A settle named bets of different wallets.")
+    return None
+
+
+# --- cancelling ---------------------------------------------------------------------------------
+
+
+@busy_on_lock_timeout
+def bet_cancel(
+    *,
+    provider: str,
+    bet_keys: Sequence[str],
+    tx_id: str = "",
+    account_id: str | None = None,
+    currency: str | None = None,
+    amount: Decimal | None = None,
+    settled_policy: SettledRoundPolicy = SettledRoundPolicy.KEEP,
+) -> WalletResult:
+    """Undo bet(s) as common.md's cancel rules say, reversing what we stored.
+
+    Unknown keys are tombstoned; open debits are refunded; a settled bet-and-settle round is
+    kept or reversed by ``settled_policy``; a debit already paid is refused and flagged; a
+    repeated cancel is answered with the first decision (``replay``). ``amount``, when the
+    provider sends one, must equal the stored stakes.
+    """
+    player_id = _player_id(account_id)
+    if isinstance(player_id, WalletResult):
+        return player_id
+    keys = sorted(set(bet_keys))
+    with transaction.atomic():
+        bets: dict[str, Bet] = {}
+        created: set[str] = set()
+        for key in keys:  # sorted: every request locks bet rows in the same order
+            tombstone = Bet(
+                provider=provider,
+                bet_key=key,
+                player_id=player_id,
+                currency=currency or "",
+                state=BetState.TOMBSTONE,
+                cancel_outcome=Outcome.TOMBSTONED,
+                cancelled_at=timezone.now(),
+            )
+            bet, was_created = lock_or_insert_bet(tombstone)
+            bets[key] = bet
+            if was_created:
+                created.add(key)
+        main = bets[bet_keys[0]]
+        existing = [bets[k] for k in keys if k not in created]
+        problem = _cancel_problem(existing, player_id, currency, amount)
+        if problem is not None:
+            return problem
+        if not created and all(b.cancel_outcome for b in existing):
+            return _answer(
+                Outcome(main.cancel_outcome),
+                main.wallet_id or _player_wallet_id(main.player_id, main.currency),
+                main.currency,
+                main,
+                replay=True,
+            )
+        outcome, wallet = _undo(existing, tx_id, settled_policy)
+        if outcome is None:  # nothing to undo: the keys were unknown and are now tombstones
+            outcome = Outcome.TOMBSTONED
+        if wallet is not None:
+            return WalletResult(outcome, wallet.balance, wallet.currency, main)
+        balance, cur = _balance_of_player(main.player_id, main.currency or currency)
+        return WalletResult(outcome, balance, cur, main)
+
+
+def _player_wallet_id(player_id: int | None, currency: str) -> int | None:
+    if player_id is None:
+        return None
+    wallets = Wallet.objects.filter(player_id=player_id)
+    if currency:
+        wallets = wallets.filter(currency=currency)
+    return wallets.order_by("id").values_list("id", flat=True).first()
+
+
+def _cancel_problem(
+    existing: list[Bet], player_id: int | None, currency: str | None, amount: Decimal | None
+) -> WalletResult | None:
+    """Why this cancel must not move money (flagging what staff must see), or None."""
+    known = [b for b in existing if b.state != BetState.TOMBSTONE]
+
+    def refuse(outcome: Outcome, reason: str | None, bets: list[Bet]) -> WalletResult:
+        for bet in bets if reason else []:
+            flag(bet, reason or "")
+            save_bet(bet, "needs_review", "review_reason")
+        bet = bets[0]
+        return _answer(outcome, bet.wallet_id, bet.currency, bet)
+
+    if player_id is not None:
+        others = [b for b in known if b.player_id != player_id]
+        if others:
+            return refuse(Outcome.MISMATCH, "A cancel named another player than the bet's.", others)
+    if currency:
+        wrong = [b for b in known if b.currency != currency]
+        if wrong:
+            return refuse(Outcome.WRONG_CURRENCY, None, wrong)
+    if known and all(b.cancel_outcome for b in existing):
+        return None  # a repeat: answered with the first decision
+    paid = [b for b in known if b.state == BetState.SETTLED and b.kind == BetKind.DEBIT]
+    if paid:
+        return refuse(Outcome.ALREADY_SETTLED, "A cancel arrived after the bet was paid out.", paid)
+    if amount is not None and known:
+        stored = sum((b.stake for b in known if b.state != BetState.REFUSED), ZERO)
+        if stored != amount:
+            return refuse(
+                Outcome.AMOUNT_MISMATCH,
+                f"A cancel's amount {amount} differs from the stored stake {stored}.",
+                known,
+            )
+    return None
+
+
+def _undo(
+    existing: list[Bet], tx_id: str, policy: SettledRoundPolicy
+) -> tuple[Outcome | None, Wallet | None]:
+    """Refund open bets, keep or reverse settled rounds, note refused ones. Returns the
+    strongest outcome and the locked wallet (if money could move)."""
+    movable = [b for b in existing if b.state in (BetState.OPEN, BetState.SETTLED)]
+    wallet = lock_wallet(movable[0].wallet_id) if movable else None  # type: ignore[arg-type]
+    now = timezone.now()
+    decided: list[Outcome] = []
+    for bet in existing:
+        if bet.cancel_outcome:
+            continue  # part of an earlier cancel
+        if bet.state == BetState.REFUSED:
+            outcome = Outcome.NOTHING_TO_UNDO
+        elif bet.state == BetState.OPEN:
+            assert wallet is not None
+            move_money(
+                wallet,
+                bet.stake,
+                kind=LedgerKind.REFUND,
+                bet=bet,
+                provider=bet.provider,
+                provider_tx_id=tx_id or bet.bet_key,
+            )
+            bet.state = BetState.CANCELLED
+            bet.cancelled_at = now
+            outcome = Outcome.CANCELLED
+        else:  # a settled bet-and-settle round (paid debits were refused above)
+            assert wallet is not None
+            outcome = _cancel_settled_round(bet, wallet, tx_id, policy, now)
+        bet.cancel_outcome = outcome
+        save_bet(bet, "state", "cancelled_at", "cancel_outcome", "needs_review", "review_reason")
+        decided.append(outcome)
+    for strongest in (
+        Outcome.CANCELLED,
+        Outcome.REVERSED,
+        Outcome.KEPT,
+        Outcome.NOTHING_TO_UNDO,
+    ):
+        if strongest in decided:
+            return strongest, wallet
+    return None, wallet
+
+
+def _cancel_settled_round(
+    bet: Bet, wallet: Wallet, tx_id: str, policy: SettledRoundPolicy, now: Any
+) -> Outcome:
+    if policy == SettledRoundPolicy.KEEP:
+        return Outcome.KEPT
+    reversal = bet.stake - bet.win
+    if wallet.balance + reversal < 0:
+        flag(bet, "A cancel asked to reverse this round, but the balance would go negative.")
+        return Outcome.KEPT
+    move_money(
+        wallet,
+        reversal,
+        kind=LedgerKind.REVERSAL,
+        bet=bet,
+        provider=bet.provider,
+        provider_tx_id=tx_id or bet.bet_key,
+    )
+    bet.state = BetState.CANCELLED
+    bet.cancelled_at = now
+    return Outcome.REVERSED

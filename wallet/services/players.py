@@ -1,0 +1,86 @@
+"""Players, their opening balance, and the game-session tokens we issue to providers."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from wallet.models import LedgerKind, Player, PlayerSession, Wallet
+from wallet.services._db import lock_wallet, move_money
+
+
+def player_create(
+    *, account_id: str, currency: str, opening_balance: Decimal = Decimal(0)
+) -> Player:
+    """Create a player with one wallet; an opening balance is written as a deposit row."""
+    with transaction.atomic():
+        player, _ = Player.objects.get_or_create(account_id=account_id)
+        wallet, _ = Wallet.objects.get_or_create(player=player, currency=currency.upper())
+        if opening_balance:
+            wallet_deposit(wallet_id=wallet.pk, amount=opening_balance, reason="opening balance")
+    return player
+
+
+def wallet_deposit(*, wallet_id: int, amount: Decimal, reason: str) -> Decimal:
+    """Add money from outside the games (cashier, demo). Returns the new balance."""
+    if amount <= 0:
+        raise ValueError("a deposit must be positive")
+    with transaction.atomic():
+        wallet = lock_wallet(wallet_id)
+        move_money(wallet, amount, kind=LedgerKind.DEPOSIT, reason=reason)
+        return wallet.balance
+
+
+def session_create(
+    *,
+    account_id: str,
+    provider: str,
+    currency: str | None = None,
+    ttl_seconds: int | None = None,
+) -> PlayerSession:
+    """Issue a game-session token for a player (Naga playerToken, Buffalo sid)."""
+    player = Player.objects.get(account_id=account_id)
+    wallets = Wallet.objects.filter(player=player)
+    wallet = (wallets.filter(currency=currency.upper()) if currency else wallets).order_by("id")
+    chosen = wallet.first()
+    if chosen is None:
+        raise Wallet.DoesNotExist(f"{account_id} has no {currency or ''} wallet".strip())
+    ttl = ttl_seconds if ttl_seconds is not None else settings.PLAYER_SESSION_TTL_SECONDS
+    return PlayerSession.objects.create(
+        token=secrets.token_urlsafe(32),
+        player=player,
+        provider=provider,
+        currency=chosen.currency,
+        expires_at=timezone.now() + timedelta(seconds=ttl),
+    )
+
+
+def session_find(*, token: str, provider: str, live_only: bool = True) -> PlayerSession | None:
+    """The session behind a token, or None. ``live_only`` excludes expired and retired ones."""
+    session = (
+        PlayerSession.objects.select_related("player")
+        .filter(token=token, provider=provider)
+        .first()
+    )
+    if session is None:
+        return None
+    if live_only and (session.revoked_at is not None or session.expires_at <= timezone.now()):
+        return None
+    return session
+
+
+def session_rotate(*, session: PlayerSession, ttl_seconds: int | None = None) -> PlayerSession:
+    """Retire a session and issue its successor (Buffalo ``check``)."""
+    with transaction.atomic():
+        PlayerSession.objects.filter(pk=session.pk).update(revoked_at=timezone.now())
+        return session_create(
+            account_id=session.player.account_id,
+            provider=session.provider,
+            currency=session.currency,
+            ttl_seconds=ttl_seconds,
+        )
