@@ -58,7 +58,7 @@ def run_concurrently(tasks: list[Callable[[], T]], timeout: float = 60) -> list[
         try:
             barrier.wait(timeout=timeout)
             results[index] = task()
-        except BaseException as exc:  # noqa: BLE001 - reported to the test
+        except BaseException as exc:
             results[index] = exc
         finally:
             connections.close_all()

@@ -9,7 +9,7 @@ import os
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-anything-else")
 os.environ.setdefault("DEMO_KEYS", "false")
 
-from backoffice.settings import *  # noqa: E402, F403
+from backoffice.settings import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 SECURE_SSL_REDIRECT = False
