@@ -1,0 +1,10 @@
+"""Support dashboard pages (placeholder until the support back office lands)."""
+
+from __future__ import annotations
+
+from django.contrib.admin import AdminSite
+from django.urls import URLPattern
+
+
+def urls(site: AdminSite) -> list[URLPattern]:
+    return []
