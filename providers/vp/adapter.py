@@ -1,14 +1,188 @@
-"""VP adapter: placeholder until the provider's issue lands (answers every call as unknown)."""
+"""VP (VertexPlay) single-wallet callbacks: ``POST /providers/vp/`` (../shared/protocols/vp.md).
+
+One URL for every action. The body is ``{"cipherText": ...}`` (AES-256-GCM under
+``VP_API_KEY``); the decrypted JSON names the ``action``: ``balance``, ``betNSettle``,
+``retryBet`` or ``rollback``. Answers are plain JSON, HTTP 200, with VP's ``status`` code.
+
+Order of checks: envelope, decryption (the GCM tag is what authenticates VP), the optional
+signature headers, the action, its fields, then exactly one wallet service.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 
 from providers.base import InboundCall, ProviderAdapter, ProviderAnswer, Refused, Rejection
+from providers.fields import BadInput
+from providers.vp import answers, commands, signature
+from providers.vp.answers import VpStatus
+from providers.vp.crypto import VpCryptoError, decrypt, vp_key
+from providers.wire import WireError, loads_object
+from wallet.services import (
+    SettledRoundPolicy,
+    WalletResult,
+    bet_cancel,
+    bet_place_and_settle,
+    wallet_balance,
+)
+
+PROVIDER = "vp"
 
 
 class VpAdapter(ProviderAdapter):
-    slug = "vp"
-    name = "VP"
+    """Decrypts VP's callbacks, validates them, calls one wallet service and answers VP's codes.
+
+    Refusals of every kind (unreadable, unauthenticated, unknown action, bad fields, a bug)
+    answer ``9999`` so that VP retries; only the wallet's decisions get final codes.
+    """
+
+    slug = PROVIDER
+    name = "VP (VertexPlay)"
 
     def handle(self, call: InboundCall) -> ProviderAnswer:
-        raise Refused(Rejection.UNKNOWN_ACTION, "not implemented yet")
+        cipher_text = _cipher_text(call.body)
+        payload = _decrypt_payload(cipher_text)
+        _note_payload(call, payload)
+        try:
+            form = signature.verify(
+                call.request.headers,
+                agent_id=settings.VP_AGENT_ID,
+                cipher_text=cipher_text,
+                body=call.body,
+            )
+        except signature.SignatureError as exc:
+            call.journal.signature_form = signature.SignatureForm.REFUSED
+            raise Refused(Rejection.AUTH_FAILED, str(exc)) from exc
+        call.journal.signature_form = form
+        action = payload.get("action")
+        if action is None:
+            raise Refused(Rejection.BAD_INPUT, "action is missing")
+        handler = _HANDLERS.get(action) if isinstance(action, str) else None
+        if handler is None or not isinstance(action, str):
+            raise Refused(Rejection.UNKNOWN_ACTION, f"unknown action {str(action)[:40]!r}")
+        try:
+            return handler(call, payload, action)
+        except BadInput as exc:
+            raise Refused(Rejection.BAD_INPUT, str(exc)) from exc
 
     def refuse(self, call: InboundCall, kind: Rejection, message: str) -> ProviderAnswer:
-        return ProviderAnswer({"error": message}, 400, kind.value)
+        return ProviderAnswer(answers.body(VpStatus.TRY_AGAIN, message, None), 200, kind.value)
+
+
+# --- decoding -----------------------------------------------------------------------------------
+
+
+def _cipher_text(body: bytes) -> str:
+    try:
+        envelope = loads_object(body)
+    except WireError as exc:
+        raise Refused(Rejection.BAD_INPUT, str(exc)) from exc
+    cipher_text = envelope.get("cipherText")
+    if cipher_text is None:
+        raise Refused(Rejection.BAD_INPUT, "cipherText is missing")
+    if not isinstance(cipher_text, str) or not cipher_text:
+        raise Refused(Rejection.BAD_INPUT, "cipherText must be a non-empty string")
+    return cipher_text
+
+
+def _decrypt_payload(cipher_text: str) -> dict[str, Any]:
+    try:
+        key = vp_key(settings.VP_API_KEY)
+    except VpCryptoError as exc:  # our configuration, not VP's request: an unexpected failure
+        raise ImproperlyConfigured(str(exc)) from exc
+    try:
+        plaintext = decrypt(cipher_text, key)
+    except VpCryptoError as exc:
+        raise Refused(Rejection.AUTH_FAILED, str(exc)) from exc
+    try:
+        return loads_object(plaintext)
+    except WireError as exc:
+        raise Refused(Rejection.BAD_INPUT, f"decrypted text: {exc}") from exc
+
+
+def _note_payload(call: InboundCall, payload: dict[str, Any]) -> None:
+    """Journal what the request says before validating it, so refusals are findable too."""
+    call.journal.payload = payload
+    action = payload.get("action")
+    call.journal.action = action if isinstance(action, str) else ""
+    call.journal.is_cancel = action == "rollback"
+    uid = payload.get("uid")
+    call.journal.account_id = uid if isinstance(uid, str) else ""
+    bet_id = payload.get("betId")
+    if isinstance(bet_id, str | int) and not isinstance(bet_id, bool):
+        call.journal.bet_key = str(bet_id)
+
+
+def _answer(result: WalletResult, table: dict[Any, VpStatus]) -> ProviderAnswer:
+    status = answers.status_for(result.outcome, table)
+    text = answers.error_text(status, result.outcome, result.message)
+    return ProviderAnswer(answers.body(status, text, result.balance), 200, result.outcome.value)
+
+
+# --- actions ----------------------------------------------------------------------------------
+
+
+def _balance(call: InboundCall, payload: dict[str, Any], action: str) -> ProviderAnswer:
+    query = commands.parse_balance(payload)
+    result = wallet_balance(account_id=query.account_id, currency=query.currency)
+    return _answer(result, answers.BALANCE_CODES)
+
+
+def _bet_and_settle(call: InboundCall, payload: dict[str, Any], action: str) -> ProviderAnswer:
+    """``betNSettle`` and ``retryBet``: one movement of ``winAmt - actualBetAmt`` keyed on
+    ``betId``; a retryBet repeating an earlier call is a replay (same answer, no money)."""
+    bet = commands.parse_bet_and_settle(payload, action)
+    call.journal.bet_key = bet.bet_id
+    result = bet_place_and_settle(
+        provider=PROVIDER,
+        bet_key=bet.bet_id,
+        tx_id=bet.bet_id,
+        account_id=bet.account_id,
+        currency=bet.currency,
+        stake=bet.stake,
+        win=bet.win,
+        round_id=bet.round_id,
+        game_code=bet.game_code,
+        details=bet.details,
+    )
+    return _answer(result, answers.BET_CODES)
+
+
+def _rollback(call: InboundCall, payload: dict[str, Any], action: str) -> ProviderAnswer:
+    """Undo a betNSettle per vp.md's rollback table: a settled round stands (2003) unless
+    ``VP_ROLLBACK_SETTLED=reverse``; an unknown betId is tombstoned (0000)."""
+    rollback = commands.parse_rollback(payload)
+    call.journal.bet_key = rollback.bet_id
+    result = bet_cancel(
+        provider=PROVIDER,
+        bet_keys=[rollback.bet_id],
+        tx_id=rollback.bet_id,
+        account_id=rollback.account_id,
+        settled_policy=settled_policy(),
+    )
+    return _answer(result, answers.ROLLBACK_CODES)
+
+
+def settled_policy() -> SettledRoundPolicy:
+    """``VP_ROLLBACK_SETTLED``, read at call time: ``keep`` (default) or ``reverse``."""
+    value = str(getattr(settings, "VP_ROLLBACK_SETTLED", "keep") or "keep").strip().lower()
+    try:
+        return SettledRoundPolicy(value)
+    except ValueError as exc:
+        raise ImproperlyConfigured(
+            f"VP_ROLLBACK_SETTLED must be 'keep' or 'reverse', not {value!r}"
+        ) from exc
+
+
+_Handler = Callable[[InboundCall, dict[str, Any], str], ProviderAnswer]
+
+_HANDLERS: dict[str, _Handler] = {
+    "balance": _balance,
+    "betNSettle": _bet_and_settle,
+    "retryBet": _bet_and_settle,
+    "rollback": _rollback,
+}
