@@ -1,14 +1,262 @@
-"""JDB adapter: placeholder until the provider's issue lands (answers every call as unknown)."""
+"""JDB seamless wallet: ``POST /providers/jdb/``, one encrypted form field ``x`` for every action.
+
+Decrypts ``x`` (AES-128-CBC, ``providers.jdb.crypto``), validates the payload into a typed
+command (``providers.jdb.commands``), calls exactly one wallet service and maps its outcome to
+JDB's status codes (``providers.jdb.statuses``). Answers are plain JSON with HTTP 200:
+``{"status", "balance", "err_text"}``; ``balance`` is a string with 2 decimals rounded down, and
+is left out for Actions 13, 14 and 15 and whenever we do not know the player's balance.
+
+The Action 4 trap: JDB reads every Action 4 answer other than ``6101`` and ``9017`` as "cancel
+succeeded". So once a request has decrypted to something that may be Action 4, every refusal and
+every unexpected failure answers ``9017`` (JDB resends). A request that does not decrypt cannot
+be known to be Action 4 and answers ``9001``; a failure of our own before decryption (say, a
+malformed ``JDB_AES_KEY``) might hide an Action 4 and answers ``9017`` too.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from providers.base import InboundCall, ProviderAdapter, ProviderAnswer, Refused, Rejection
+from providers.fields import BadInput
+from providers.jdb import statuses
+from providers.jdb.codec import NotAuthenticated, UnacceptableJson, decode_payload, read_x
+from providers.jdb.commands import (
+    CANCEL_ACTIONS,
+    NO_BALANCE_ACTIONS,
+    BetNSettle,
+    CancelBetNSettle,
+    CancelDebits,
+    Command,
+    Credit,
+    Debit,
+    GetBalance,
+    JdbAction,
+    UnknownAction,
+    parse_command,
+)
+from providers.jdb.config import aes_key_and_iv, cancel_settled_policy
+from providers.jdb.statuses import Status
+from wallet.money import format_fixed
+from wallet.services import (
+    WalletResult,
+    bet_cancel,
+    bet_open,
+    bet_place_and_settle,
+    bet_settle,
+    wallet_balance,
+)
+
+SLUG = "jdb"
+SIGNATURE_FORM = "aes-128-cbc"
+BALANCE_PLACES = 2
+_ERR_TEXT_MAX = 255
+
+_ERR_TEXTS = {
+    "insufficient_funds": "player balance is insufficient",
+    "player_blocked": "player is blocked",
+    "bet_cancelled": "the transfer was cancelled before it arrived (or its bet was cancelled)",
+    "bet_not_found": "data does not exist: unknown transfer",
+    "already_settled": "the bet was already settled; flagged for staff",
+    "mismatch": "transferId reused with different content; flagged for staff",
+    "amount_mismatch": "amount differs from the stored stakes; flagged for staff",
+    "player_not_found": "user not found",
+    "wrong_currency": "player has no wallet in this currency",
+    "busy": "work in progress, please try again later",
+    "kept": "cannot cancel: the BetNSettle was applied and stands",
+}
 
 
 class JdbAdapter(ProviderAdapter):
-    slug = "jdb"
+    """JDB's seamless wallet (../shared/protocols/jdb.md): Actions 6, 8, 4, 9, 10, 11, 13-15."""
+
+    slug = SLUG
     name = "JDB"
+    # A per-login session id: the journal keeps only enough to tell two apart.
+    secret_fields = frozenset({"systemSessionId"})
 
     def handle(self, call: InboundCall) -> ProviderAnswer:
-        raise Refused(Rejection.UNKNOWN_ACTION, "not implemented yet")
+        call.journal.signature_form = SIGNATURE_FORM
+        key, iv = aes_key_and_iv()  # a misconfiguration raises: answered 9017 (see module doc)
+        try:
+            payload = decode_payload(read_x(call.body), key, iv)
+        except NotAuthenticated as exc:
+            raise Refused(Rejection.AUTH_FAILED, str(exc)) from exc
+        except UnacceptableJson as exc:
+            _describe(call, exc.payload)
+            raise Refused(Rejection.BAD_INPUT, str(exc)) from exc
+        _describe(call, payload)
+        try:
+            command = parse_command(payload)
+        except UnknownAction as exc:
+            raise Refused(Rejection.UNKNOWN_ACTION, str(exc)) from exc
+        except BadInput as exc:
+            raise Refused(Rejection.BAD_INPUT, str(exc)) from exc
+        return _execute(command)
 
     def refuse(self, call: InboundCall, kind: Rejection, message: str) -> ProviderAnswer:
-        return ProviderAnswer({"error": message}, 400, kind.value)
+        payload = call.journal.payload
+        decrypted = isinstance(payload, dict)
+        if (decrypted and _may_be_action_4(payload)) or (
+            kind == Rejection.UNEXPECTED and not decrypted
+        ):
+            status = Status.TRY_AGAIN
+        elif kind == Rejection.UNEXPECTED:
+            status = Status.FAILED
+        elif kind in (Rejection.AUTH_FAILED, Rejection.FORBIDDEN_IP):
+            status = Status.NOT_AUTHORISED
+        else:  # bad input, unknown action, oversized body, not a POST
+            status = Status.PARAMETER_ERROR
+        body = {"status": status.value, "err_text": message[:_ERR_TEXT_MAX]}
+        return ProviderAnswer(body, 200, kind.value)
+
+
+def _execute(command: Command) -> ProviderAnswer:
+    """Call the one wallet service this command needs and encode its outcome."""
+    match command:
+        case GetBalance(player=p):
+            result = wallet_balance(account_id=p.uid, currency=p.currency)
+            return _answer(JdbAction.GET_BALANCE, result, statuses.BALANCE)
+        case BetNSettle(player=p):
+            result = bet_place_and_settle(
+                provider=SLUG,
+                bet_key=command.transfer_id,
+                tx_id=command.transfer_id,
+                account_id=p.uid,
+                currency=p.currency,
+                stake=command.stake,
+                win=command.win,
+                round_id=command.round_id,
+                game_code=command.game_code,
+                details=command.details,
+                required_balance=command.required_balance,
+            )
+            return _answer(JdbAction.BET_N_SETTLE, result, statuses.OPENING)
+        case CancelBetNSettle(player=p):
+            policy = cancel_settled_policy()  # read first: a bad setting must not half-act
+            result = bet_cancel(
+                provider=SLUG,
+                bet_keys=[command.transfer_id],
+                tx_id=command.transfer_id,
+                account_id=p.uid,
+                currency=p.currency,
+                settled_policy=policy,
+            )
+            status = statuses.cancel_bet_n_settle_status(result)
+            return _answer(JdbAction.CANCEL_BET_N_SETTLE, result, status)
+        case Debit(player=p):
+            result = bet_open(
+                provider=SLUG,
+                bet_key=command.transfer_id,
+                tx_id=command.transfer_id,
+                account_id=p.uid,
+                currency=p.currency,
+                amount=command.amount,
+                round_id=command.round_id,
+                game_code=command.game_code,
+            )
+            return _answer(command.action, result, statuses.OPENING)
+        case Credit(player=p):
+            result = bet_settle(
+                provider=SLUG,
+                bet_keys=list(command.ref_transfer_ids),
+                tx_id=command.transfer_id,
+                amount=command.amount,
+                account_id=p.uid,
+                currency=p.currency,
+                round_closed=command.round_closed,
+            )
+            return _answer(command.action, result, statuses.SETTLING)
+        case CancelDebits(player=p):
+            result = bet_cancel(
+                provider=SLUG,
+                bet_keys=list(command.ref_transfer_ids),
+                tx_id=command.transfer_id,
+                account_id=p.uid,
+                currency=p.currency,
+                amount=command.amount,
+            )
+            return _answer(command.action, result, statuses.CANCELLING_DEBITS)
+    raise TypeError(f"no handler for {type(command).__name__}")  # pragma: no cover
+
+
+def _answer(
+    action: JdbAction, result: WalletResult, table_or_status: dict[Any, Status] | Status
+) -> ProviderAnswer:
+    status = (
+        table_or_status
+        if isinstance(table_or_status, Status)
+        else statuses.status_for(result, table_or_status)
+    )
+    body: dict[str, str] = {"status": status.value}
+    if action not in NO_BALANCE_ACTIONS and result.balance is not None:
+        body["balance"] = format_fixed(result.balance, BALANCE_PLACES)
+    body["err_text"] = "" if status == Status.SUCCESS else _err_text(result)
+    outcome = result.outcome.value + (" (replay)" if result.replay else "")
+    return ProviderAnswer(body, 200, outcome)
+
+
+def _err_text(result: WalletResult) -> str:
+    text = _ERR_TEXTS.get(result.outcome.value, result.outcome.value.replace("_", " "))
+    if result.message and result.message not in text:
+        text = f"{text}: {result.message}"
+    return text[:_ERR_TEXT_MAX]
+
+
+# --- what the journal learns, tolerant of any payload shape -----------------------------------
+
+
+def _describe(call: InboundCall, payload: dict[str, Any]) -> None:
+    """Fill the journal draft from a decrypted payload; never raises, whatever its shape."""
+    draft = call.journal
+    draft.payload = payload
+    action = _loose_action(payload)
+    raw_action = payload.get("action")
+    if action is not None:
+        draft.action = action.label
+    elif raw_action is not None:
+        draft.action = f"{_as_text(raw_action) or type(raw_action).__name__} (unknown)"
+    draft.is_cancel = action in CANCEL_ACTIONS or _may_be_action_4(payload)
+    draft.account_id = _as_text(payload.get("uid"))
+    if action == JdbAction.CANCEL_WITHDRAW:
+        draft.bet_key = _as_text(payload.get("refTransferId"))
+    elif action in (JdbAction.SETTLE, JdbAction.DEPOSIT, JdbAction.CANCEL_BET):
+        refs = payload.get("refTransferIds")
+        # The journal row holds one bet key: the first ref (JDB usually sends one).
+        draft.bet_key = _as_text(refs[0]) if isinstance(refs, list) and refs else ""
+    else:
+        draft.bet_key = _as_text(payload.get("transferId"))
+
+
+def _loose_action(payload: dict[str, Any]) -> JdbAction | None:
+    number = _loose_number(payload.get("action"))
+    if number is None:
+        return None
+    try:
+        return JdbAction(number)
+    except ValueError:
+        return None
+
+
+def _loose_number(value: object) -> int | None:
+    """4, "4", 4.0 and " 4 " all read as 4: used only to be careful, never to accept."""
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        number = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        return None
+    if not number.is_finite() or abs(number) > 1000 or number != number.to_integral_value():
+        return None
+    return int(number)
+
+
+def _may_be_action_4(payload: dict[str, Any]) -> bool:
+    return _loose_number(payload.get("action")) == JdbAction.CANCEL_BET_N_SETTLE
+
+
+def _as_text(value: object) -> str:
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        return ""
+    return str(value)[:128]
