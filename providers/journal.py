@@ -64,7 +64,8 @@ def write_inbound(
             headers=redact_headers(call.request.headers),
             payload=to_jsonable(redact_payload(draft.payload, secret_fields)),
             body_bytes=len(call.body),
-            answer=to_jsonable(answer.body),
+            # Answers can carry secrets too (a Buffalo ``check`` returns the new sid).
+            answer=to_jsonable(redact_payload(answer.body, secret_fields)),
             http_status=answer.http_status,
             latency_us=min(latency_us, 2**31 - 1),
             outcome=(draft.outcome or answer.outcome)[:32],

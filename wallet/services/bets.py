@@ -486,7 +486,10 @@ def _cancel_problem(
     if paid:
         return refuse(Outcome.ALREADY_SETTLED, "A cancel arrived after the bet was paid out.", paid)
     if amount is not None and known:
-        stored = sum((b.stake for b in known if b.state != BetState.REFUSED), ZERO)
+        # A refused bet moved nothing, but its row keeps the stake that was asked for: a cancel
+        # of only refused bets (rule 7) is checked against that, not against zero.
+        taken = [b for b in known if b.state != BetState.REFUSED] or known
+        stored = sum((b.stake for b in taken), ZERO)
         if stored != amount:
             return refuse(
                 Outcome.AMOUNT_MISMATCH,

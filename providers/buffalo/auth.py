@@ -1,0 +1,48 @@
+"""Buffalo's static token: ``?authToken=`` and/or ``Authorization: Bearer``, constant-time."""
+
+from __future__ import annotations
+
+import hmac
+
+from django.conf import settings
+from django.http import HttpRequest
+
+QUERY_PARAMETER = "authToken"
+_BEARER = "bearer "
+
+
+class TokenRefused(Exception):
+    """The token is missing or wrong; the message says which form failed (journal only)."""
+
+
+def _matches(given: str, expected: str) -> bool:
+    # Bytes, so that a non-ASCII token compares (and fails) instead of raising TypeError.
+    return hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8"))
+
+
+def authenticate(request: HttpRequest) -> str:
+    """Check every token the request carries; return the forms seen ("query+header", ...).
+
+    At least one form must be present and every one present must match. An empty configured
+    token refuses everything (fail closed), read at call time so tests and rotations apply.
+    """
+    expected: str = getattr(settings, "BUFFALO_AUTH_TOKEN", "") or ""
+    forms: list[str] = []
+    problems: list[str] = []
+    query_tokens = request.GET.getlist(QUERY_PARAMETER)
+    if query_tokens:
+        forms.append("query")
+        if not expected or not all(_matches(t, expected) for t in query_tokens):
+            problems.append("authToken query parameter does not match")
+    header = request.headers.get("Authorization")
+    if header is not None:
+        forms.append("header")
+        if not header[: len(_BEARER)].lower() == _BEARER:
+            problems.append("Authorization is not a Bearer token")
+        elif not expected or not _matches(header[len(_BEARER) :].strip(), expected):
+            problems.append("Authorization Bearer token does not match")
+    if not forms:
+        raise TokenRefused("no authToken query parameter and no Authorization header")
+    if problems:
+        raise TokenRefused("; ".join(problems))
+    return "+".join(forms)
