@@ -25,3 +25,11 @@ def player_balance(*, account_id: str, currency: str = "") -> tuple[Decimal, str
     if not chosen and len(wallets) == 1:
         chosen = wallets
     return (chosen[0][0], chosen[0][1]) if chosen else None
+
+
+def bet_win_tx_ids(*, bet_id: int) -> list[str]:
+    """The provider transaction ids that credited wins to this bet, oldest first."""
+    from wallet.models import LedgerEntry, LedgerKind
+
+    rows = LedgerEntry.objects.filter(bet_id=bet_id, kind=LedgerKind.WIN).order_by("id")
+    return list(rows.values_list("provider_tx_id", flat=True))

@@ -367,7 +367,11 @@ def _settle_problem(
         if earlier[0] in bet_ids and earlier[1] == amount:
             return refuse(Outcome.OK, None, replay=True)
         return refuse(Outcome.MISMATCH, "A settle id was reused with other content.")
-    if player_id is not None and any(b.player_id != player_id for b in bets.values()):
+    # A tombstone made by a cancel that named no player has none: it is "cancelled" below, not
+    # another player's bet.
+    if player_id is not None and any(
+        b.player_id is not None and b.player_id != player_id for b in bets.values()
+    ):
         return refuse(Outcome.MISMATCH, "A settle named another player than the bet's.")
     if currency and any(b.currency and b.currency != currency for b in bets.values()):
         return refuse(Outcome.WRONG_CURRENCY, None)
