@@ -1,0 +1,303 @@
+"""Reading a provider's statement: a CSV file as providers and spreadsheets really write it.
+
+Tolerated: a UTF-8 byte-order mark, UTF-16 (Excel's "Unicode text"), Windows-1252 when the file
+is not UTF-8; comma, semicolon, tab or pipe delimiters (recognised, or chosen); Excel's
+``sep=;`` first line; title lines above the header; blank lines; quoted cells; thousands
+separators (``1,234.50``, ``1.234,50``, ``1 234,50``, ``1'234.50``) once the decimal separator
+is known; accounting negatives ``(12.50)`` and trailing minus ``12.50-``; a leading apostrophe
+(what our own exports add to formula-like text).
+
+Refused, with a message that says why: workbooks (.xlsx, .xls), PDFs, HTML and other binary
+files; a file without the mapped columns. A line whose amount or id cannot be read is kept
+as a problem for the report, never guessed.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+
+from wallet.models import MONEY_PLACES
+
+DELIMITERS = {"comma": ",", "semicolon": ";", "tab": "\t", "pipe": "|"}
+HEADER_SEARCH_ROWS = 20
+
+#: Column names tried, in order, when the form leaves a mapping blank (compared without case,
+#: spaces or punctuation).
+GUESSES: dict[str, tuple[str, ...]] = {
+    "tx_id": (
+        "providertxid",
+        "providertransactionid",
+        "transactionid",
+        "txid",
+        "txnid",
+        "transid",
+        "transferid",
+        "referenceid",
+        "refid",
+        "reference",
+        "id",
+    ),
+    "amount": ("amount", "amt", "netamount", "value", "net", "total"),
+    "status": ("status", "state", "transactionstatus", "betstatus", "txstatus", "result"),
+}
+FIELD_LABELS = {"tx_id": "transaction id", "amount": "amount", "status": "status"}
+
+_SCIENTIFIC_ID = re.compile(r"^\d+(?:[.,]\d+)?[eE]\+?\d+$")
+_SPACES = str.maketrans("", "", " \u00a0\u202f\u2009")
+
+
+class StatementError(ValueError):
+    """The file as a whole cannot be used; the message is for finance staff."""
+
+
+@dataclass(frozen=True)
+class ColumnMapping:
+    """Which statement column holds what: a header name, a 1-based number, or blank (guess)."""
+
+    tx_id: str = ""
+    amount: str = ""
+    status: str = ""
+
+
+@dataclass(frozen=True)
+class StatementLine:
+    line: int
+    tx_id: str
+    amount: Decimal
+    status: str
+
+
+@dataclass(frozen=True)
+class LineProblem:
+    line: int
+    message: str
+    tx_id: str = ""
+
+
+@dataclass
+class Statement:
+    encoding: str
+    delimiter: str
+    columns: list[str]
+    used_columns: dict[str, str]
+    lines: list[StatementLine] = field(default_factory=list)
+    problems: list[LineProblem] = field(default_factory=list)
+
+
+# --- bytes to text ---------------------------------------------------------------------------
+
+
+def decode_statement(data: bytes) -> tuple[str, str]:
+    """The file's text and the name of the encoding it was read with."""
+    if not data.strip():
+        raise StatementError("The file is empty.")
+    for magic, what in (
+        (b"PK\x03\x04", "an Excel workbook (.xlsx) or another zip file"),
+        (b"\xd0\xcf\x11\xe0", "an old Excel workbook (.xls)"),
+        (b"%PDF", "a PDF document"),
+    ):
+        if data.startswith(magic):
+            raise StatementError(
+                f"This is {what}, not a CSV file. Open it and save it as CSV (comma- or "
+                "semicolon-separated values), then upload that file."
+            )
+    if data.startswith(codecs.BOM_UTF8):
+        text, encoding = data[len(codecs.BOM_UTF8) :].decode("utf-8", "replace"), "UTF-8 (BOM)"
+    elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        text, encoding = data.decode("utf-16", "replace"), "UTF-16"
+    elif b"\x00" in data[:8192]:
+        raise StatementError("This is a binary file, not a CSV file.")
+    else:
+        try:
+            text, encoding = data.decode("utf-8"), "UTF-8"
+        except UnicodeDecodeError:
+            # Excel's "CSV" on Western Windows. Only ids and statuses could be affected;
+            # amounts are ASCII either way.
+            text, encoding = data.decode("cp1252", "replace"), "Windows-1252"
+    start = text.lstrip()[:200].lower()
+    if start.startswith(("<!doctype", "<html", "<?xml", "<table")):
+        raise StatementError("This is an HTML or XML page, not a CSV file.")
+    return text, encoding
+
+
+# --- text to rows ----------------------------------------------------------------------------
+
+
+def _split(text: str, delimiter: str) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+
+
+def _guess_delimiter(lines: list[str]) -> str:
+    """The candidate giving the most columns, the same number on the first rows."""
+    sample = "\n".join(lines[: HEADER_SEARCH_ROWS + 10])
+    best, best_width = ",", 1
+    for delimiter in DELIMITERS.values():
+        widths = [len(row) for row in _split(sample, delimiter) if any(c.strip() for c in row)]
+        if not widths:
+            continue
+        common = max(set(widths), key=widths.count)
+        if common > best_width and widths.count(common) * 2 >= len(widths):
+            best, best_width = delimiter, common
+    return best
+
+
+def _key(name: str) -> str:
+    return re.sub(r"[\W_]+", "", name).casefold()
+
+
+def _resolve(header: list[str], mapping: ColumnMapping) -> dict[str, int] | None:
+    """Column index of each field in this header row, or None when one is missing."""
+    keys = [_key(cell) for cell in header]
+    found: dict[str, int] = {}
+    for name in ("tx_id", "amount", "status"):
+        asked = getattr(mapping, name).strip()
+        if asked.isdigit():
+            index = int(asked) - 1
+            if not 0 <= index < len(header):
+                return None
+            found[name] = index
+            continue
+        candidates = (_key(asked),) if asked else GUESSES[name]
+        index = next((keys.index(c) for c in candidates if c and c in keys), None)
+        if index is None:
+            return None
+        found[name] = index
+    if len(set(found.values())) < len(found):
+        return None  # one column cannot be two things
+    return found
+
+
+def read_statement(
+    data: bytes, mapping: ColumnMapping, *, delimiter: str = "", decimal_separator: str = "."
+) -> Statement:
+    """Parse a statement file; raises ``StatementError`` when it cannot be used at all."""
+    text, encoding = decode_statement(data)
+    lines = text.splitlines()
+    first = lines[0].strip() if lines else ""
+    if re.fullmatch(r'"?sep=(.)"?', first):
+        delimiter = delimiter or first.split("=", 1)[1].strip('"')[:1]
+        text = "\n".join(lines[1:])
+        lines = lines[1:]
+    delimiter = delimiter or _guess_delimiter(lines)
+    rows = _split(text, delimiter)
+    numbered = [(n, row) for n, row in enumerate(rows, start=1) if any(c.strip() for c in row)]
+    if not numbered or max(len(row) for _, row in numbered[:HEADER_SEARCH_ROWS]) < 3:
+        raise StatementError(
+            "No table with at least 3 columns was found: this is not a CSV statement, or its "
+            "delimiter is not comma, semicolon, tab or pipe."
+        )
+    header_at, columns = _find_header(numbered, mapping)
+    used = {name: numbered[header_at][1][index] for name, index in columns.items()}
+    statement = Statement(encoding, delimiter, numbered[header_at][1], used)
+    for line_no, row in numbered[header_at + 1 :]:
+        _read_line(statement, line_no, row, columns, decimal_separator)
+    return statement
+
+
+def _find_header(
+    numbered: list[tuple[int, list[str]]], mapping: ColumnMapping
+) -> tuple[int, dict[str, int]]:
+    by_number = all(v.strip().isdigit() for v in (mapping.tx_id, mapping.amount, mapping.status))
+    for position, (_, row) in enumerate(numbered[:HEADER_SEARCH_ROWS]):
+        if len(row) < 3:
+            continue  # a title line above the table
+        columns = _resolve(row, mapping)
+        if columns is not None:
+            return position, columns
+        if by_number:
+            break  # numbers fit any wide row: the first wide row is the header
+    header = next(row for _, row in numbered if len(row) >= 3)
+    wanted = ", ".join(
+        f"{FIELD_LABELS[name]} = {getattr(mapping, name).strip() or '(guess)'}"
+        for name in ("tx_id", "amount", "status")
+    )
+    shown = ", ".join(repr(cell.strip()) for cell in header[:30])
+    raise StatementError(
+        f"The columns asked for ({wanted}) are not all in the file, or two of them are the "
+        f"same column. The file's columns are: {shown}. Enter the column names (or numbers, "
+        "1 = first) in the mapping fields."
+    )
+
+
+def _read_line(
+    statement: Statement,
+    line_no: int,
+    row: list[str],
+    columns: dict[str, int],
+    decimal_separator: str,
+) -> None:
+    if max(columns.values()) >= len(row):
+        statement.problems.append(LineProblem(line_no, f"only {len(row)} cells on this line"))
+        return
+    tx_id = _clean_text(row[columns["tx_id"]])
+    if not tx_id:
+        statement.problems.append(LineProblem(line_no, "no transaction id"))
+        return
+    if _SCIENTIFIC_ID.match(tx_id):
+        statement.problems.append(
+            LineProblem(
+                line_no,
+                f"the id {tx_id!r} looks like a number a spreadsheet rounded; export the "
+                "statement again with the id column as text",
+                tx_id,
+            )
+        )
+        return
+    raw_amount = row[columns["amount"]]
+    try:
+        amount = parse_statement_amount(raw_amount, decimal_separator)
+    except ValueError as exc:
+        statement.problems.append(LineProblem(line_no, str(exc), tx_id))
+        return
+    status = _clean_text(row[columns["status"]])
+    statement.lines.append(StatementLine(line_no, tx_id, amount, status))
+
+
+def _clean_text(cell: str) -> str:
+    text = cell.strip()
+    # Our exports (and careful providers) prefix formula-like text with an apostrophe.
+    if len(text) > 1 and text[0] == "'" and text[1] in "=+-@":
+        text = text[1:]
+    return text
+
+
+def parse_statement_amount(raw: str, decimal_separator: str = ".") -> Decimal:
+    """An exact amount from a statement cell; ``ValueError`` with a reason when unreadable."""
+    if decimal_separator not in (".", ","):
+        raise ValueError("the decimal separator must be '.' or ','")
+    text = raw.translate(_SPACES).lstrip("'")
+    if not text:
+        raise ValueError("the amount is empty")
+    negative = False
+    if text.startswith("(") and text.endswith(")"):
+        negative, text = True, text[1:-1]
+    if text.endswith("-"):
+        negative, text = not negative, text[:-1]
+    if text[:1] in "+-":
+        negative, text = negative != (text[0] == "-"), text[1:]
+    thousands = "," if decimal_separator == "." else "."
+    point = re.escape(decimal_separator)
+    grouped = rf"\d{{1,3}}(?:[{re.escape(thousands)}']\d{{3}})+"
+    if not re.fullmatch(rf"(?:{grouped}|\d+)(?:{point}\d*)?|{point}\d+", text):
+        hint = ""
+        if re.fullmatch(r"\d+[.,]\d+", text):
+            hint = f" (is the decimal separator {thousands!r}? choose it in the form)"
+        raise ValueError(f"the amount {raw.strip()!r} is not a number{hint}")
+    digits = text.replace(thousands, "").replace("'", "").replace(decimal_separator, ".")
+    try:
+        amount = Decimal(digits)
+    except InvalidOperation as exc:  # pragma: no cover - the pattern admits only digits
+        raise ValueError(f"the amount {raw.strip()!r} is not a number") from exc
+    exponent = amount.as_tuple().exponent
+    if (
+        isinstance(exponent, int)
+        and exponent < -MONEY_PLACES
+        and amount != round(amount, MONEY_PLACES)
+    ):
+        raise ValueError(f"the amount {raw.strip()!r} has more than {MONEY_PLACES} decimals")
+    return -amount if negative else amount
