@@ -43,7 +43,7 @@ def refused(sent: Sent, outcome: str, *, status: str = "9999", text: str = "") -
     assert text.lower() in sent.json["errText"].lower(), sent.json
     row = journal_row()
     assert row.outcome == outcome, (row.outcome, row.error)
-    assert row.answer["status"] == status
+    assert (row.answer or {})["status"] == status
 
 
 def cipher_of(plaintext: bytes, key: bytes = KEY) -> str:

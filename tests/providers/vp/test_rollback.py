@@ -39,7 +39,7 @@ def assert_rollback_journal(bet_id: str, outcome: str) -> None:
     assert row.action == "rollback" and row.is_cancel
     assert row.bet_key == bet_id and row.account_id == "alice"
     assert row.outcome == outcome
-    assert row.payload["betId"] == bet_id
+    assert (row.payload or {})["betId"] == bet_id
     assert row.signature_form == "pipe_ciphertext"
 
 

@@ -92,7 +92,7 @@ def assert_refused(sent: Sent, text: str, bet_id: str = "b1") -> None:
     assert text in sent.json["errText"], sent.json
     row = journal_row()
     assert row.outcome == "auth_failed" and row.signature_form == "refused"
-    assert row.bet_key == bet_id and row.payload["betId"] == bet_id  # findable from the bet
+    assert row.bet_key == bet_id and (row.payload or {})["betId"] == bet_id  # findable from the bet
     assert balance() == D("100") and ledger_rows(bet_id) == []
     assert not Bet.objects.filter(provider="vp", bet_key=bet_id).exists()
 
