@@ -71,7 +71,7 @@ def test_authorize_and_balance_answer_the_tokens_player(
     row = journal()
     assert (row.action, row.http_status, row.outcome) == (function, 200, "ok")
     assert row.account_id == "alice" and row.signature_form == "dataHash"
-    assert alice_token not in str(row.payload)  # the token is redacted
+    assert row.payload is not None and alice_token not in str(row.payload)  # redacted
     assert row.payload["data"]["gameCode"] == "NG-fortune"
 
 
@@ -134,6 +134,7 @@ def test_place_bet_takes_the_stake(naga: Naga, alice_token: str) -> None:
         "alice",
         "ok",
     )
+    assert row.payload is not None
     assert row.payload["data"]["amount"] == "10.5"  # as Naga printed it (JavaScript)
 
 
@@ -178,6 +179,15 @@ def test_place_bet_reusing_a_bet_id_with_other_content_is_a_duplicate(
     assert ledger_kinds(BET, "naga") == [("stake", D("-10"))]
     assert bet(BET, "naga").needs_review
     assert journal().outcome == "mismatch"
+
+
+def test_place_bet_reusing_a_transaction_id_for_another_bet_is_a_duplicate(
+    naga: Naga, alice_token: str
+) -> None:
+    place(naga, alice_token, BET, tx="same-tx")
+    assert_error(place(naga, alice_token, OTHER_BET, tx="same-tx"), 409, "Duplicate bet")
+    assert balance() == D("90")
+    assert ledger_kinds(OTHER_BET, "naga") == []
 
 
 def test_place_bet_in_another_currency_than_the_session(naga: Naga, alice_token: str) -> None:
@@ -240,6 +250,20 @@ def test_payout_for_an_unknown_bet_is_not_found(naga: Naga, alice_token: str) ->
     assert_error(payout(naga, alice_token), 404, "Transaction Not Found")
     assert_no_money_moved()
     assert journal().outcome == "bet_not_found"
+
+
+def test_payout_for_a_refused_bet_is_not_found(naga: Naga, alice_token: str) -> None:
+    place(naga, alice_token, amount="500")
+    assert_error(payout(naga, alice_token), 404, "Transaction Not Found")
+    assert_no_money_moved()
+
+
+def test_payout_in_another_currency_than_the_bet(naga: Naga, alice_token: str) -> None:
+    place(naga, alice_token)
+    sent = payout(naga, alice_token, currency="EUR")
+    assert_error(sent, 400, "Invalid parameters: currency is not the bet's or wallet's")
+    assert ledger_kinds(BET, "naga") == [("stake", D("-10"))]
+    assert bet(BET, "naga").state == BetState.OPEN
 
 
 def test_second_payout_with_another_id_is_refused(naga: Naga, alice_token: str) -> None:
