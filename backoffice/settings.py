@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "wallet",
     "providers",
+    "providers.vp.cards",
 ]
 
 MIDDLEWARE = [
