@@ -74,7 +74,9 @@ def session_query(data: dict[str, Any]) -> SessionQuery:
 
 def bet_command(data: dict[str, Any], *, token_required: bool) -> BetCommand:
     _check_codes(data, required=True)
-    amount = fields.amount(data, "amount")
+    # Naga's examples send a JSON number; a numeric string is read exactly too, so that a
+    # change of their serialiser cannot stop every bet (the hash covers it either way).
+    amount = fields.amount(data, "amount", allow_text=True)
     if amount != amount.quantize(AMOUNT_PLACES):
         raise BadInput("amount has more than 2 decimal places")
     return BetCommand(

@@ -202,7 +202,9 @@ def test_missing_field(naga: Naga, alice_token: str, field: str) -> None:
 @pytest.mark.parametrize(
     ("field", "value", "message"),
     [
-        ("amount", "10", "amount must be a number"),
+        ("amount", "ten", "amount is not a number: 'ten'"),
+        ("amount", {"value": 10}, "amount must be a number"),
+        ("amount", "NaN", "amount must be a finite number"),
         ("amount", True, "amount must be a number, not a boolean"),
         ("amount", Decimal("-1"), "amount must not be negative"),
         ("amount", Decimal("1.234"), "amount has more than 2 decimal places"),

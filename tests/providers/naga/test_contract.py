@@ -138,6 +138,14 @@ def test_place_bet_takes_the_stake(naga: Naga, alice_token: str) -> None:
     assert row.payload["data"]["amount"] == "10.5"  # as Naga printed it (JavaScript)
 
 
+def test_amount_as_numeric_text_is_read_exactly(naga: Naga, alice_token: str) -> None:
+    data = place_bet_data(alice_token, BET)
+    data["amount"] = "10.25"
+    sent = naga.call("place-bet", data)
+    assert sent.json == {"data": {"currency": "USD", "balance": D("89.75")}, "error": None}
+    assert ledger_kinds(BET, "naga") == [("stake", D("-10.25"))]
+
+
 def test_place_bet_repeated_three_times_pays_once_and_answers_the_same(
     naga: Naga, alice_token: str
 ) -> None:
