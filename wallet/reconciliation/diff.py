@@ -26,11 +26,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
 
-from django.db.models import Count, Max, Min, Sum
-from django.db.models.functions import Abs
+from django.db.models import Count, Max, Min
 
 from wallet.models import BetState, LedgerEntry
 from wallet.reconciliation.cells import Cell, amount_cell, csv_chunks, text_cell, time_cell
+from wallet.reconciliation.exact import money_sum, money_value
 from wallet.reconciliation.filters import ReconciliationFilter, filtered_movements
 from wallet.reconciliation.statement import Statement
 from wallet.reconciliation.transactions import Column
@@ -165,8 +165,8 @@ def _our_totals(selection: ReconciliationFilter) -> Iterator[tuple[str, OurSide]
         .exclude(provider_tx_id="")
         .values("provider_tx_id")
         .annotate(
-            amount=Sum("amount"),
-            gross=Sum(Abs("amount")),
+            amount=money_sum("amount"),
+            gross=money_sum("amount", absolute=True),
             first_state=Min("bet__state"),
             last_state=Max("bet__state"),
             bets=Count("bet", distinct=True),
@@ -185,7 +185,14 @@ def _our_totals(selection: ReconciliationFilter) -> Iterator[tuple[str, OurSide]
             bet_key = f"{bet_key} (+{row['bets'] - 1} more)"
         yield (
             row["provider_tx_id"],
-            OurSide(row["amount"], row["gross"], status, bet_key, row["player"], row["currency"]),
+            OurSide(
+                money_value(row["amount"]),
+                money_value(row["gross"]),
+                status,
+                bet_key,
+                row["player"],
+                row["currency"],
+            ),
         )
 
 

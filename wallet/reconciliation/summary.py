@@ -30,6 +30,7 @@ from django.db.models.functions import TruncDate
 
 from wallet.models import Bet, LedgerEntry, LedgerKind
 from wallet.reconciliation.cells import Cell, amount_cell, csv_chunks, text_cell
+from wallet.reconciliation.exact import money_sum, money_value
 from wallet.reconciliation.filters import DateBasis, ReconciliationFilter, filtered_movements
 from wallet.reconciliation.transactions import Column
 
@@ -97,7 +98,7 @@ class SummaryRow:
 
 
 def _sum_of(kind: str) -> Sum:
-    return Sum("amount", filter=Q(kind=kind))
+    return money_sum("amount", filter=Q(kind=kind))
 
 
 def daily_summary(selection: ReconciliationFilter) -> list[SummaryRow]:
@@ -126,12 +127,12 @@ def daily_summary(selection: ReconciliationFilter) -> list[SummaryRow]:
             currency=group["wallet__currency"],
             movements=group["movements"],
             bets=group["bets"],
-            stakes=-(group["stake_sum"] or ZERO),
-            wins=group["win_sum"] or ZERO,
-            refunds=group["refund_sum"] or ZERO,
-            reversals=group["reversal_sum"] or ZERO,
-            staff_adjustments=group["staff_sum"] or ZERO,
-            deposits=group["deposit_sum"] or ZERO,
+            stakes=-money_value(group["stake_sum"]),
+            wins=money_value(group["win_sum"]),
+            refunds=money_value(group["refund_sum"]),
+            reversals=money_value(group["reversal_sum"]),
+            staff_adjustments=money_value(group["staff_sum"]),
+            deposits=money_value(group["deposit_sum"]),
         )
         for group in grouped
     ]
