@@ -193,7 +193,7 @@ def _answer(
     if action not in NO_BALANCE_ACTIONS and result.balance is not None:
         body["balance"] = format_fixed(result.balance, BALANCE_PLACES)
     body["err_text"] = "" if status == Status.SUCCESS else _err_text(result)
-    outcome = result.outcome.value + (" (replay)" if result.replay else "")
+    outcome = ("replay:" if result.replay else "") + result.outcome.value
     return ProviderAnswer(body, 200, outcome)
 
 

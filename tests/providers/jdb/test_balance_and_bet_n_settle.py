@@ -155,7 +155,7 @@ def test_repeated_bet_n_settle_moves_money_once_and_answers_the_same(jdb, last_j
     again = jdb(bet_n_settle(1009, "-2", "7"))
     assert first.json == again.json == {"status": "0000", "balance": "1005.00", "err_text": ""}
     assert len(ledger_kinds("1009", "jdb")) == 2
-    assert last_journal().outcome == "ok (replay)"
+    assert last_journal().outcome == "replay:ok"
 
 
 def test_repeated_refused_bet_n_settle_is_refused_again(jdb) -> None:

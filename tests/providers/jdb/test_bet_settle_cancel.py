@@ -110,7 +110,7 @@ def test_repeated_settle_answers_0000_with_the_current_balance(jdb, last_journal
     again = jdb(credit(3021, "30", [3020]))
     assert again.json == {"status": "0000", "balance": "920.00", "err_text": ""}
     assert chen_balance() == D("920")
-    assert last_journal().outcome == "ok (replay)"
+    assert last_journal().outcome == "replay:ok"
 
 
 def test_settle_of_unknown_refs_is_9015_and_moves_nothing(jdb, last_journal) -> None:

@@ -173,7 +173,7 @@ def test_a_repeated_cancel_answers_the_first_code_and_moves_nothing(
         assert again.json == first.json
         assert again.json["status"] == code
     assert ledger_kinds("2030", "jdb") == rows and chen_balance() == money
-    assert last_journal().outcome.endswith("(replay)")
+    assert last_journal().outcome.startswith("replay:")
 
 
 # --- we could not decide: 9017, never a code JDB reads as "cancelled" --------------------------
