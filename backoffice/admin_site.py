@@ -1,15 +1,31 @@
-"""The admin site staff use: our titles, and the extra pages of ``backoffice.admin_pages``."""
+"""The admin site staff use: our titles, the support dashboard on the index, the extra pages of
+``backoffice.admin_pages``, and a login form that locks out repeated failures."""
+
+from typing import Any
 
 from django.contrib import admin
+from django.http import HttpRequest
+from django.template.response import TemplateResponse
 from django.urls import URLPattern, URLResolver
+
+from backoffice.login_throttle import ThrottledAdminAuthenticationForm
 
 
 class BackofficeAdminSite(admin.AdminSite):
     site_header = "Operator back office"
     site_title = "Operator back office"
-    index_title = "Wallets, bets and provider traffic"
+    index_title = "Support dashboard"
+    login_form = ThrottledAdminAuthenticationForm
 
     def get_urls(self) -> list[URLPattern | URLResolver]:
         from backoffice.admin_pages import admin_page_urls
 
         return [*admin_page_urls(self), *super().get_urls()]
+
+    def index(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> TemplateResponse:
+        """The admin home page is the support dashboard (``backoffice.dashboard``)."""
+        from backoffice.dashboard import dashboard_context
+
+        return super().index(request, {**dashboard_context(request), **(extra_context or {})})

@@ -128,6 +128,19 @@ SECURE_HSTS_PRELOAD = not DEBUG
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 
+# --- Admin login lockout (backoffice/login_throttle.py) ---------------------------------------
+# Failed admin logins are counted in the database, so every app server behind the load balancer
+# sees the same count. Past either limit within the window, logins are refused (even with the
+# right password) until the window has passed; a superuser can unlock earlier in the admin.
+ADMIN_LOGIN_MAX_FAILURES: int = env.int("ADMIN_LOGIN_MAX_FAILURES", default=5)
+ADMIN_LOGIN_MAX_FAILURES_PER_IP: int = env.int("ADMIN_LOGIN_MAX_FAILURES_PER_IP", default=20)
+ADMIN_LOGIN_LOCKOUT_MINUTES: int = env.int("ADMIN_LOGIN_LOCKOUT_MINUTES", default=15)
+
+# --- Support back office ------------------------------------------------------------------------
+# How long an open bet may wait for its settle or cancel before support sees it as stuck:
+# "<minutes>" for every provider and/or "<provider>:<minutes>" pairs, e.g. "15,naga:30".
+STUCK_AFTER_MINUTES: str = env.str("STUCK_AFTER_MINUTES", default="jdb:10,vp:10,naga:10,buffalo:10")
+
 # --- Provider framework -----------------------------------------------------------------------
 # Addresses of our own load balancers / proxies: only when the direct peer is one of these do we
 # believe the X-Forwarded-For header (rightmost untrusted hop wins).

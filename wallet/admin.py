@@ -1,6 +1,11 @@
 """Admin pages for players, wallets, the ledger, bets, sessions and the staff audit.
 
-Money rows are read-only for everyone: no add, change or delete, even for superusers.
+Money rows are read-only for everyone: no add, change or delete, even for superusers. Money
+moves only through the staff actions on a bet's page (``backoffice.support_views``), which call
+``wallet.services.staff`` and check their own permission.
+
+Lists over big tables never count them whole: ``BoundedPaginator`` counts up to
+``COUNT_LIMIT`` rows and the page says "1000+" beyond (``show_full_result_count`` is off too).
 """
 
 from __future__ import annotations
@@ -8,9 +13,49 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
-from django.http import HttpRequest
+from django.contrib.admin import ShowFacets
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
+from django.utils.functional import cached_property
+from django.utils.html import format_html, format_html_join
 
-from wallet.models import AuditEntry, Bet, LedgerEntry, Player, PlayerSession, Wallet
+from wallet.models import (
+    AuditEntry,
+    Bet,
+    LedgerEntry,
+    Player,
+    PlayerSession,
+    StaffLoginFailure,
+    Wallet,
+)
+from wallet.selectors import COUNT_LIMIT, StuckReason, bounded_count, stuck_q
+
+
+class BoundedPaginator(Paginator):
+    """Counts at most ``COUNT_LIMIT`` rows (a LIMIT subquery), never a whole big table.
+
+    Past the limit the list shows "1000+" and its first pages; staff narrow it with filters
+    or the search box, which is what they need anyway.
+    """
+
+    limit = COUNT_LIMIT
+
+    @cached_property
+    def _bounded(self) -> int:
+        return bounded_count(self.object_list, self.limit).value
+
+    @cached_property
+    def count(self) -> int:  # type: ignore[override]
+        return min(self._bounded, self.limit)
+
+    @property
+    def count_is_capped(self) -> bool:
+        return self._bounded > self.limit
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -39,18 +84,39 @@ class WalletInline(admin.TabularInline):
 
 @admin.register(Player)
 class PlayerAdmin(admin.ModelAdmin):
+    """The player lookup: search by exact account id; the page shows wallets and activity."""
+
     list_display = ("account_id", "status", "created_at")
     list_filter = ("status",)
     search_fields = ("=account_id",)
+    search_help_text = "Exact account id, as the provider or the player gives it."
     readonly_fields = ("account_id", "created_at")
     fields = ("account_id", "status", "created_at")
-    inlines = [WalletInline]
+    change_form_template = "admin/wallet/player/change_form.html"
+    paginator = BoundedPaginator
+    show_full_result_count = False
+    show_facets = ShowFacets.NEVER
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # players come from the cashier (``player_create``), not from support
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        from backoffice.support_views import player_activity_context
+
+        player = self.get_object(request, unquote(object_id))
+        extra = dict(extra_context or {})
+        if player is not None and self.has_view_permission(request, player):
+            extra.update(player_activity_context(player.pk))
+        return super().change_view(request, object_id, form_url, extra)
 
 
 @admin.register(Wallet)
@@ -59,6 +125,9 @@ class WalletAdmin(ReadOnlyAdmin):
     list_filter = ("currency",)
     search_fields = ("=player__account_id",)
     list_select_related = ("player",)
+    paginator = BoundedPaginator
+    show_full_result_count = False
+    show_facets = ShowFacets.NEVER
 
 
 @admin.register(LedgerEntry)
@@ -73,32 +142,131 @@ class LedgerEntryAdmin(ReadOnlyAdmin):
         "provider_tx_id",
         "bet",
         "staff_user",
+        "reason",
     )
     list_filter = ("kind", "provider")
     search_fields = ("=provider_tx_id", "=wallet__player__account_id", "=bet__bet_key")
     list_select_related = ("wallet__player", "bet", "staff_user")
-    date_hierarchy = "created_at"
+    paginator = BoundedPaginator
     show_full_result_count = False
+    show_facets = ShowFacets.NEVER
+    ordering = ("-id",)
+
+
+class StuckFilter(admin.SimpleListFilter):
+    """The four reasons support looks at a bet (see ``wallet.selectors.StuckReason``)."""
+
+    title = "stuck because"
+    parameter_name = "stuck"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [(reason.value, reason.label) for reason in StuckReason]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Bet]) -> QuerySet[Bet]:
+        value = self.value()
+        if not value:
+            return queryset
+        try:
+            reason = StuckReason(value)
+        except ValueError:
+            return queryset.none()
+        return queryset.filter(stuck_q(reason))
 
 
 @admin.register(Bet)
 class BetAdmin(ReadOnlyAdmin):
+    """The bet list (filters for every stuck reason) and the one-page bet detail."""
+
     list_display = (
         "bet_key",
         "provider",
         "player",
-        "currency",
-        "stake",
-        "win",
-        "state",
+        "stake_shown",
+        "win_shown",
+        "state_shown",
         "needs_review",
         "created_at",
     )
-    list_filter = ("provider", "state", "needs_review", "kind")
+    list_filter = (
+        StuckFilter,
+        "provider",
+        "state",
+        "needs_review",
+        "kind",
+        ("created_at", admin.DateFieldListFilter),
+        ("cancelled_at", admin.DateFieldListFilter),
+    )
     search_fields = ("=bet_key", "=round_id", "=player__account_id")
+    search_help_text = "Exact bet key, round id or player account id."
     list_select_related = ("player",)
-    date_hierarchy = "created_at"
+    list_per_page = 50
+    ordering = ("-created_at",)
+    paginator = BoundedPaginator
     show_full_result_count = False
+    show_facets = ShowFacets.NEVER
+
+    @admin.display(description="stake", ordering="stake")
+    def stake_shown(self, bet: Bet) -> str:
+        from backoffice.support_views import money
+
+        return money(bet.stake, bet.currency)
+
+    @admin.display(description="win", ordering="win")
+    def win_shown(self, bet: Bet) -> str:
+        from backoffice.support_views import money
+
+        return money(bet.win, bet.currency)
+
+    @admin.display(description="state", ordering="state")
+    def state_shown(self, bet: Bet) -> str:
+        label = bet.get_state_display().split(" (")[0]
+        return format_html(
+            '<span class="badge badge-{}" title="{}">{}</span>',
+            bet.state,
+            bet.get_state_display(),
+            label,
+        )
+
+    def get_urls(self) -> list[URLPattern]:
+        from backoffice.support_views import staff_action_view
+
+        def action(slug: str) -> Any:
+            def view(request: HttpRequest, object_id: str) -> HttpResponse:
+                return staff_action_view(self, request, object_id, slug)
+
+            return self.admin_site.admin_view(view)
+
+        info = self.opts.app_label, self.opts.model_name
+        custom = [
+            path(f"<path:object_id>/{slug}/", action(slug), name=f"{info[0]}_{info[1]}_{slug}")
+            for slug in ("cancel", "resolve", "review")
+        ]
+        return [*custom, *super().get_urls()]
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        """The bet page: everything support needs about one bet, and its actions."""
+        from backoffice.support_views import bet_detail_context
+
+        bet = self.get_object(request, unquote(object_id))
+        if bet is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        if not self.has_view_permission(request, bet):
+            raise PermissionDenied
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": str(bet),
+            "subtitle": None,
+            "has_view_permission": True,
+            **bet_detail_context(bet, request),
+        }
+        return TemplateResponse(request, "admin/wallet/bet/detail.html", context)
 
 
 @admin.register(PlayerSession)
@@ -107,11 +275,64 @@ class PlayerSessionAdmin(ReadOnlyAdmin):
     list_filter = ("provider",)
     search_fields = ("=player__account_id",)
     exclude = ("token",)  # a live token is a credential
+    paginator = BoundedPaginator
+    show_full_result_count = False
+    show_facets = ShowFacets.NEVER
 
 
 @admin.register(AuditEntry)
 class AuditEntryAdmin(ReadOnlyAdmin):
-    list_display = ("created_at", "actor", "action", "bet", "player", "reason")
-    list_filter = ("action",)
-    search_fields = ("=bet__bet_key", "=player__account_id", "actor__username")
-    date_hierarchy = "created_at"
+    """Who did what, when, why, with the values before and after. Nobody edits it."""
+
+    list_display = ("created_at", "actor", "what", "bet_link", "player", "reason", "changes")
+    list_filter = ("action", ("created_at", admin.DateFieldListFilter))
+    search_fields = ("=bet__bet_key", "=player__account_id", "=actor__username")
+    search_help_text = "Exact bet key, player account id or staff username."
+    list_select_related = ("actor", "bet", "player")
+    fields = ("created_at", "actor", "what", "bet_link", "player", "reason", "changes")
+    readonly_fields = fields
+    paginator = BoundedPaginator
+    show_full_result_count = False
+    show_facets = ShowFacets.NEVER
+
+    @admin.display(description="what", ordering="action")
+    def what(self, entry: AuditEntry) -> str:
+        from backoffice.support_views import ACTION_LABELS
+
+        return ACTION_LABELS.get(entry.action, entry.action)
+
+    @admin.display(description="bet", ordering="bet")
+    def bet_link(self, entry: AuditEntry) -> str:
+        if entry.bet_id is None:
+            return "\u2013"
+        url = reverse("admin:wallet_bet_change", args=[entry.bet_id])
+        return format_html('<a href="{}">{}</a>', url, entry.bet)
+
+    @admin.display(description="before → after")
+    def changes(self, entry: AuditEntry) -> str:
+        from backoffice.support_views import audit_changes
+
+        currency = entry.bet.currency if entry.bet_id else ""
+        rows = audit_changes(entry, currency)
+        if not rows:
+            return "no change"
+        return format_html_join(
+            "", "<div>{}: {} → <strong>{}</strong></div>", ((w, b, a) for w, b, a in rows)
+        )
+
+
+@admin.register(StaffLoginFailure)
+class StaffLoginFailureAdmin(admin.ModelAdmin):
+    """Failed admin logins; deleting a user's rows (superusers) lifts a lockout early."""
+
+    list_display = ("created_at", "username", "client_ip")
+    search_fields = ("=username", "=client_ip")
+    readonly_fields = ("created_at", "username", "client_ip")
+    paginator = BoundedPaginator
+    show_full_result_count = False
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -257,3 +257,28 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} by {self.actor_id}"
+
+
+class StaffLoginFailure(models.Model):
+    """One failed admin login, counted by ``backoffice.login_throttle`` to lock out guessing.
+
+    Kept in the database (not a per-process cache) so that every app server behind the load
+    balancer sees the same count. Rows older than the lockout window are purged as new ones come.
+    """
+
+    username = models.CharField(max_length=150, blank=True, default="")
+    client_ip = models.GenericIPAddressField("client IP", null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "failed staff login"
+        verbose_name_plural = "failed staff logins"
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["username", "created_at"], name="login_failure_user"),
+            models.Index(fields=["client_ip", "created_at"], name="login_failure_ip"),
+            models.Index(fields=["created_at"], name="login_failure_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.username or '?'} from {self.client_ip or '?'}"

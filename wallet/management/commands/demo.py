@@ -5,6 +5,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
@@ -20,6 +21,12 @@ from wallet.services import (
 )
 
 DEMO_ADMIN = ("admin", "admin-demo-password")
+# Staff logins for each role (groups created by wallet migration 0003): username, password, group.
+DEMO_STAFF = [
+    ("support", "support-demo-password", "Support"),
+    ("finance", "finance-demo-password", "Finance"),
+    ("readonly", "readonly-demo-password", "Read-only"),
+]
 DEMO_PLAYERS = [
     ("demo_alice", "USD", Decimal("1000.00")),
     ("demo_bob", "USD", Decimal("250.50")),
@@ -48,6 +55,8 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Admin: http://127.0.0.1:8000/admin/  login {DEMO_ADMIN[0]} / {DEMO_ADMIN[1]}"
         )
+        for username, password, group in DEMO_STAFF:
+            self.stdout.write(f"{group} role: login {username} / {password}")
         for line in sessions:
             self.stdout.write(line)
 
@@ -55,6 +64,11 @@ class Command(BaseCommand):
         user_model = get_user_model()
         if not user_model.objects.filter(username=DEMO_ADMIN[0]).exists():
             user_model.objects.create_superuser(DEMO_ADMIN[0], "", DEMO_ADMIN[1])
+        for username, password, group_name in DEMO_STAFF:
+            if user_model.objects.filter(username=username).exists():
+                continue
+            user = user_model.objects.create_user(username, "", password, is_staff=True)
+            user.groups.add(Group.objects.get(name=group_name))
 
     def _bets(self) -> None:
         """A spread of bets in every state, made through the wallet services."""
