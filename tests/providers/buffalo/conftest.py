@@ -124,6 +124,7 @@ def journaled(
     assert entry.path == f"/providers/buffalo/{action}"  # no query string: no token
     assert entry.headers.get("authorization") == "[redacted]"
     if "sid" in payload:
+        assert entry.payload is not None
         assert entry.payload["sid"] != payload["sid"] and "redacted" in entry.payload["sid"]
     for name, value in more.items():
         assert getattr(entry, name) == value, (name, getattr(entry, name))

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -41,7 +43,8 @@ def post(function: str, payload: dict[str, Any]) -> Sent:
 
 def race(*calls: tuple[str, dict[str, Any]]) -> list[str]:
     """Send these requests at the same instant, one thread each; their statuses in order."""
-    return statuses(run_concurrently([lambda c=c: post(*c) for c in calls]))
+    tasks: list[Callable[[], Sent]] = [functools.partial(post, *call) for call in calls]
+    return statuses(run_concurrently(tasks))
 
 
 def statuses(results: list[Any]) -> list[str]:

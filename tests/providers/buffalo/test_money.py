@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -302,3 +303,19 @@ def test_two_players_interleaving_bets(buffalo: Call, alice: Gambler, bob: Gambl
     assert balance("alice") == D("998.999999") and balance("bob") == D("301")
     assert ledger_kinds("b1", "buffalo") == [("stake", D("-50.5")), ("win", D("101"))]
     assert ledger_kinds("a1", "buffalo") == [("stake", D("-100")), ("refund", D("100"))]
+
+
+def test_money_calls_stay_cheap(
+    buffalo: Call, alice: Gambler, django_assert_max_num_queries: Callable[..., Any]
+) -> None:
+    """Buffalo wants answers within 300 ms: each call is a handful of statements, journal
+    included (debit: session, wallet, bet insert, wallet lock, update, ledger row, journal)."""
+    for method, payload, most in (
+        ("debit", alice.tx("q-1", "10"), 10),
+        ("credit", alice.tx("q-1", "5", tx_id="win-q"), 12),
+        ("debit", alice.tx("q-2", "10"), 10),
+        ("cancel", alice.tx("q-2", "10"), 12),
+        ("balance", alice.base(), 4),
+    ):
+        with django_assert_max_num_queries(most):
+            assert buffalo(method, payload).json["status"] == "OK"
