@@ -42,7 +42,8 @@ class CappedPaginator(Paginator):
 
     @cached_property
     def count(self) -> int:  # type: ignore[override]
-        return min(self.object_list.order_by()[: COUNT_CAP + 1].count(), COUNT_CAP)
+        rows: QuerySet[Any] = self.object_list  # type: ignore[assignment]  # always a queryset here
+        return min(rows.order_by()[: COUNT_CAP + 1].count(), COUNT_CAP)
 
 
 class ProviderFilter(admin.SimpleListFilter):
@@ -94,8 +95,9 @@ class ActionFilter(admin.SimpleListFilter):
         actions = set(
             JournalEntry.objects.filter(id__in=ids).values_list("action", flat=True).distinct()
         )
-        if self.value():
-            actions.add(self.value())
+        current = self.value()
+        if current:
+            actions.add(current)
         return [(a, a) for a in sorted(actions, key=_natural)]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
@@ -221,7 +223,7 @@ class JournalEntryAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
-    def lookup_allowed(self, lookup: str, value: str, request: HttpRequest | None = None) -> bool:
+    def lookup_allowed(self, lookup: str, value: str, request: HttpRequest) -> bool:
         # Named explicitly because other pages link here with these (see the module doc).
         if lookup in {"provider", "bet_key", "account_id", "outcome", "action", "request_id"}:
             return True

@@ -7,6 +7,7 @@ do not use (``ts``, ``gType``, jackpot figures ...) stay in the journal and are 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import IntEnum
@@ -236,6 +237,7 @@ def _credit(action: JdbAction, payload: dict[str, Any]) -> Credit:
 
 
 def _cancel_debits(action: JdbAction, payload: dict[str, Any]) -> CancelDebits:
+    refs: tuple[str, ...]
     if action == JdbAction.CANCEL_WITHDRAW:
         refs = (_transfer_id(payload, "refTransferId"),)
     else:
@@ -249,7 +251,7 @@ def _cancel_debits(action: JdbAction, payload: dict[str, Any]) -> CancelDebits:
     )
 
 
-_PARSERS = {
+_PARSERS: dict[JdbAction, Callable[[JdbAction, dict[str, Any]], Command]] = {
     JdbAction.GET_BALANCE: _get_balance,
     JdbAction.BET_N_SETTLE: _bet_n_settle,
     JdbAction.CANCEL_BET_N_SETTLE: _cancel_bet_n_settle,
