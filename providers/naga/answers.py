@@ -84,5 +84,6 @@ def balance_number(balance: Decimal | None) -> Decimal:
 
 
 def journal_outcome(result: WalletResult) -> str:
-    """The wallet's decision for the journal; a repeat says so."""
-    return f"{result.outcome.value}+replay" if result.replay else result.outcome.value
+    """The wallet's decision for the journal; a repeat is ``replay:<outcome>`` (the journal
+    admin's convention, shared by every adapter)."""
+    return f"replay:{result.outcome.value}" if result.replay else result.outcome.value

@@ -154,7 +154,7 @@ def test_place_bet_repeated_three_times_pays_once_and_answers_the_same(
     assert answers[0].raw == answers[1].raw == answers[2].raw
     assert balance() == D("90")
     assert ledger_kinds(BET, "naga") == [("stake", D("-10"))]
-    assert journal().outcome == "ok+replay"
+    assert journal().outcome == "replay:ok"
 
 
 def test_place_bet_with_insufficient_balance(naga: Naga, alice_token: str) -> None:
@@ -227,7 +227,7 @@ def test_payout_credits_the_win_once_even_when_repeated(naga: Naga, alice_token:
         "payout",
         BET,
         "alice",
-        "ok+replay",
+        "replay:ok",
     )
 
 
@@ -319,7 +319,7 @@ def test_repeated_cancel_answers_canceled_and_refunds_once(naga: Naga, alice_tok
     assert all(a.status == 200 and a.json == canceled() for a in answers)
     assert balance() == D("100")
     assert ledger_kinds(BET, "naga") == [("stake", D("-10")), ("refund", D("10"))]
-    assert journal().outcome == "cancelled+replay"
+    assert journal().outcome == "replay:cancelled"
 
 
 def test_cancel_of_an_unknown_bet_tombstones_it_and_the_late_bet_is_refused(
