@@ -155,9 +155,10 @@ def _diff_checked(
     if request.method != "POST":
         form = DiffForm(initial=_last_week())
         return _render_diff(request, site, form, limit)
+    files = request.FILES  # parses the body through the bounded handler
     if handler is not None and handler.too_large:
         return _too_large(request, site, limit)
-    form = DiffForm(request.POST, request.FILES)
+    form = DiffForm(request.POST, files)
     if not form.is_valid():
         return _render_diff(request, site, form, limit, status=400)
     upload = form.cleaned_data["statement"]

@@ -165,8 +165,9 @@ def _our_totals(selection: ReconciliationFilter) -> Iterator[tuple[str, OurSide]
         .exclude(provider_tx_id="")
         .values("provider_tx_id")
         .annotate(
-            amount=money_sum("amount"),
-            gross=money_sum("amount", absolute=True),
+            # Not named "amount": a later F("amount") would then mean this sum.
+            net_total=money_sum("amount"),
+            gross_total=money_sum("amount", absolute=True),
             first_state=Min("bet__state"),
             last_state=Max("bet__state"),
             bets=Count("bet", distinct=True),
@@ -186,8 +187,8 @@ def _our_totals(selection: ReconciliationFilter) -> Iterator[tuple[str, OurSide]
         yield (
             row["provider_tx_id"],
             OurSide(
-                money_value(row["amount"]),
-                money_value(row["gross"]),
+                money_value(row["net_total"]),
+                money_value(row["gross_total"]),
                 status,
                 bet_key,
                 row["player"],

@@ -132,6 +132,17 @@ def _split(text: str, delimiter: str) -> list[list[str]]:
     return list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
 
 
+def _numbered_rows(text: str, delimiter: str, first_line: int) -> list[tuple[int, list[str]]]:
+    """Non-blank rows with the file line each starts on (a quoted cell may span lines)."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    numbered, next_line = [], first_line
+    for row in reader:
+        if any(cell.strip() for cell in row):
+            numbered.append((next_line, row))
+        next_line = first_line + reader.line_num
+    return numbered
+
+
 def _guess_delimiter(lines: list[str]) -> str:
     """The candidate giving the most columns, the same number on the first rows."""
     sample = "\n".join(lines[: HEADER_SEARCH_ROWS + 10])
@@ -178,14 +189,14 @@ def read_statement(
     """Parse a statement file; raises ``StatementError`` when it cannot be used at all."""
     text, encoding = decode_statement(data)
     lines = text.splitlines()
+    first_line = 1
     first = lines[0].strip() if lines else ""
     if re.fullmatch(r'"?sep=(.)"?', first):
         delimiter = delimiter or first.split("=", 1)[1].strip('"')[:1]
         text = "\n".join(lines[1:])
-        lines = lines[1:]
+        lines, first_line = lines[1:], 2
     delimiter = delimiter or _guess_delimiter(lines)
-    rows = _split(text, delimiter)
-    numbered = [(n, row) for n, row in enumerate(rows, start=1) if any(c.strip() for c in row)]
+    numbered = _numbered_rows(text, delimiter, first_line)
     if not numbered or max(len(row) for _, row in numbered[:HEADER_SEARCH_ROWS]) < 3:
         raise StatementError(
             "No table with at least 3 columns was found: this is not a CSV statement, or its "
@@ -194,7 +205,17 @@ def read_statement(
     header_at, columns = _find_header(numbered, mapping)
     used = {name: numbered[header_at][1][index] for name, index in columns.items()}
     statement = Statement(encoding, delimiter, numbered[header_at][1], used)
+    width = len(statement.columns)
     for line_no, row in numbered[header_at + 1 :]:
+        if len(row) > width and any(cell.strip() for cell in row[width:]):
+            statement.problems.append(
+                LineProblem(
+                    line_no,
+                    f"{len(row)} cells on this line but {width} in the header: a value "
+                    f"probably contains the delimiter {delimiter!r} without quotes",
+                )
+            )
+            continue
         _read_line(statement, line_no, row, columns, decimal_separator)
     return statement
 
