@@ -85,7 +85,8 @@ def issue_args(player: Player, **overrides: Any) -> dict[str, Any]:
 @pytest.fixture
 def issue(alice: Player) -> Callable[..., CardResult]:
     def _issue(**overrides: Any) -> CardResult:
-        return card_issue(**issue_args(alice, **overrides))
+        player = overrides.pop("player", alice)
+        return card_issue(**issue_args(player, **overrides))
 
     return _issue
 
