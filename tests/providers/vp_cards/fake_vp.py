@@ -135,14 +135,14 @@ class FakeVpState:
 class FakeVp:
     """Start with ``start()``; ``url`` is its base URL; ``stop()`` when done."""
 
-    def __init__(self, *, agent_id: str, api_key_hex: str, secret: str) -> None:
+    def __init__(self, *, agent_id: str, api_key_hex: str, secret: str, port: int = 0) -> None:
         self.state = FakeVpState(agent_id, bytes.fromhex(api_key_hex), secret)
         state = self.state
 
         class Handler(_Handler):
             vp = state
 
-        self._server = _QuietServer(("127.0.0.1", 0), Handler)
+        self._server = _QuietServer(("127.0.0.1", port), Handler)
         self._server.daemon_threads = True
         self._server.block_on_close = False  # slow handlers must not hold up the test's end
         self._thread = threading.Thread(
@@ -358,3 +358,46 @@ class _Handler(BaseHTTPRequestHandler):
             return 4, None
         card.state = "cancelled"
         return 0, None
+
+
+def main() -> None:
+    """Run the fake VP on its own, with the demo keys, for trying the admin against the demo:
+    ``python -m tests.providers.vp_cards.fake_vp --port 8099``."""
+    import argparse
+
+    from backoffice import demo_keys
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--port", type=int, default=8099)
+    parser.add_argument("--agent-id", default=demo_keys.VP_AGENT_ID)
+    parser.add_argument("--api-key", default=demo_keys.VP_API_KEY)
+    parser.add_argument("--secret", default=demo_keys.VP_SECRET_KEY)
+    parser.add_argument(
+        "--members", default="demo_alice,demo_bob,demo_chen,demo_dana", help="known usernames"
+    )
+    parser.add_argument(
+        "--drop-cancels",
+        type=int,
+        default=0,
+        help="drop the connection of the first N cancels without acting (VP unreachable)",
+    )
+    options = parser.parse_args()
+    server = FakeVp(
+        agent_id=options.agent_id,
+        api_key_hex=options.api_key,
+        secret=options.secret,
+        port=options.port,
+    )
+    for member in options.members.split(","):
+        server.add_member(member.strip())
+    for _ in range(options.drop_cancels):
+        server.then("/v2/items/cancel", drop=True, apply=False)
+    print(f"fake VP listening on {server.url} (Ctrl-C to stop)", flush=True)
+    try:
+        server._server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()
