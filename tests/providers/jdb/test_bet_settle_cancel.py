@@ -232,3 +232,28 @@ def test_repeated_cancel_bet_refunds_once(jdb) -> None:
     again = jdb(cancel_debits(3055, "10", [3054]))
     assert first.json == again.json
     assert ledger_kinds("3054", "jdb") == [("stake", D("-10")), ("refund", D("10"))]
+
+
+# --- a lock wait past the bound, outside Action 4 -----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("service", "payload"),
+    [
+        ("bet_settle", credit(3060, "30", [3061])),
+        ("bet_cancel", cancel_debits(3062, "10", [3063])),
+        ("bet_open", debit(3064, "10")),
+    ],
+)
+def test_busy_outside_action_4_is_9999_so_jdb_retries(
+    jdb, monkeypatch, last_journal, service: str, payload: dict
+) -> None:
+    from providers.jdb import adapter as jdb_adapter
+    from wallet.services import Outcome, WalletResult
+
+    monkeypatch.setattr(jdb_adapter, service, lambda **kw: WalletResult(Outcome.BUSY))
+    sent = jdb(payload)
+    assert sent.json["status"] == "9999"
+    assert "try again" in sent.json["err_text"]
+    assert chen_balance() == D("1000")
+    assert last_journal().outcome == "busy"
