@@ -281,8 +281,9 @@ class SharedTokenStore:
 
         now = timezone.now()
         margin = min(MAX_REFRESH_MARGIN, lifetime_seconds // 10)
+        cipher = encrypt(token.encode(), cfg.api_key)
         fields = {
-            "token_cipher": encrypt(token.encode(), cfg.api_key),
+            "token_cipher": cipher,
             "fetched_at": now,
             "refresh_after": now + timedelta(seconds=lifetime_seconds - margin),
             "expires_at": now + timedelta(seconds=lifetime_seconds),
@@ -296,7 +297,7 @@ class SharedTokenStore:
                     )
             except IntegrityError:  # another worker inserted it first: ours is as good
                 rows.update(**fields)
-        return _Token(token, fields["token_cipher"])
+        return _Token(token, cipher)
 
     def discard(self, cfg: _Config, token: _Token) -> None:
         from providers.vp.cards.models import VpAccessToken

@@ -7,7 +7,7 @@ here changes a card itself: every button calls ``providers.vp.cards.services``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterator
 from typing import Any
 
 from django.contrib import admin, messages
@@ -43,6 +43,35 @@ _LEVELS = {
 _BUSY = "{}: the card is being changed by another request; nothing was sent. Try again shortly."
 
 
+_CARD_FIELDS = (
+    "spin_id",
+    "vp_item_id",
+    "player",
+    "currency",
+    "game_code",
+    "card_type",
+    "method",
+    "rounds",
+    "bet_amount",
+    "free_spin_multiple",
+    "lower_multiple",
+    "upper_multiple",
+    "max_win_amount",
+    "expires_at",
+)
+_STATUS_FIELDS = ("status", "last_vp_code", "last_message", "journal")
+_USE_FIELDS = ("spins_played", "win_total", "usage_refreshed_at", "bets_using_card")
+_WHO_FIELDS = (
+    "issued_by",
+    "issue_reason",
+    "created_at",
+    "cancel_requested_by",
+    "cancel_requested_at",
+    "cancel_reason",
+    "cancel_attempts",
+)
+
+
 class PlayerAccountFilter(admin.SimpleListFilter):
     """A text box: the cards of one player, by account id (a list of every player would not
     fit on the page)."""
@@ -58,7 +87,7 @@ class PlayerAccountFilter(admin.SimpleListFilter):
         value = (self.value() or "").strip()
         return queryset.filter(player__account_id=value) if value else queryset
 
-    def choices(self, changelist: Any) -> Iterable[dict[str, Any]]:
+    def choices(self, changelist: Any) -> Iterator[Any]:
         others = [
             (key, value)
             for key, values in changelist.get_filters_params().items()
@@ -120,50 +149,12 @@ class OperatorCardAdmin(admin.ModelAdmin):
     inlines = [HistoryInline]
     actions = ["cancel_cards", "resend_issue", "refresh_usage"]
     fieldsets = (
-        (
-            "Card",
-            {
-                "fields": (
-                    "spin_id",
-                    "vp_item_id",
-                    "player",
-                    "currency",
-                    "game_code",
-                    "card_type",
-                    "method",
-                    "rounds",
-                    "bet_amount",
-                    "free_spin_multiple",
-                    "lower_multiple",
-                    "upper_multiple",
-                    "max_win_amount",
-                    "expires_at",
-                )
-            },
-        ),
-        ("Status", {"fields": ("status", "last_vp_code", "last_message", "journal")}),
-        (
-            "Use (from VP's bets)",
-            {"fields": ("spins_played", "win_total", "usage_refreshed_at", "bets_using_card")},
-        ),
-        (
-            "Who and why",
-            {
-                "fields": (
-                    "issued_by",
-                    "issue_reason",
-                    "created_at",
-                    "cancel_requested_by",
-                    "cancel_requested_at",
-                    "cancel_reason",
-                    "cancel_attempts",
-                )
-            },
-        ),
+        ("Card", {"fields": _CARD_FIELDS}),
+        ("Status", {"fields": _STATUS_FIELDS}),
+        ("Use (from VP's bets)", {"fields": _USE_FIELDS}),
+        ("Who and why", {"fields": _WHO_FIELDS}),
     )
-    readonly_fields = (
-        *(f for _, section in fieldsets for f in section["fields"]),  # type: ignore[index]
-    )
+    readonly_fields = _CARD_FIELDS + _STATUS_FIELDS + _USE_FIELDS + _WHO_FIELDS
 
     # --- permissions ---------------------------------------------------------------------------
 

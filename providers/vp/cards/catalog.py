@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeGuard
 
 from providers.vp.api_client import VpClient, VpReply
 from wallet.money import InvalidAmount, parse_amount
@@ -49,6 +49,7 @@ def _template(entry: Any) -> CardTemplate | None:
         return None
     if not _whole(card_type) or not _whole(rounds):
         return None
+    assert isinstance(card_type, int) and isinstance(rounds, int)
     bets: list[Decimal] = []
     for value in entry.get("betList") or []:
         try:
@@ -66,8 +67,8 @@ def _template(entry: Any) -> CardTemplate | None:
         item_multiple = None
     return CardTemplate(
         game_code=game_code,
-        card_type=int(card_type),
-        rounds=int(rounds),
+        card_type=card_type,
+        rounds=rounds,
         item_multiple=item_multiple,
         bets=tuple(sorted(set(bets))),
         rtp=str(entry.get("rtp", "")),
@@ -75,7 +76,7 @@ def _template(entry: Any) -> CardTemplate | None:
     )
 
 
-def _whole(value: Any) -> bool:
+def _whole(value: Any) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool) and value > 0
 
 
