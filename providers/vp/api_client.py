@@ -417,6 +417,8 @@ class VpClient:
         else:
             reply, answer_body = _classify(response)
         latency_us = (time.perf_counter_ns() - started) // 1000
+        if not reply.ok:
+            log.warning("VP %s: %s %s", action, reply.outcome.value, reply.message[:200])
         _journal(action, url, headers, payload, body, reply, answer_body, latency_us)
         return reply
 

@@ -21,6 +21,7 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
 
+from providers.vp.api_client import VpClient
 from providers.vp.cards import selectors
 from providers.vp.cards.catalog import fetch_templates
 from providers.vp.cards.forms import CancelReasonForm, IssueCardForm
@@ -306,9 +307,14 @@ class OperatorCardAdmin(admin.ModelAdmin):
 
     @admin.action(description="Re-send pending issue to VP", permissions=["issue"])
     def resend_issue(self, request: HttpRequest, queryset: QuerySet[OperatorCard]) -> None:
+        client = VpClient()
         for card in queryset:
             try:
-                result = card_resend_issue(card_id=card.pk, actor=request.user)  # type: ignore[arg-type]
+                result = card_resend_issue(
+                    card_id=card.pk,
+                    actor=request.user,  # type: ignore[arg-type]
+                    client=client,
+                )
             except OperationalError:
                 self.message_user(request, _BUSY.format(card.spin_id), messages.WARNING)
                 continue
@@ -326,12 +332,14 @@ class OperatorCardAdmin(admin.ModelAdmin):
         confirmed = request.method == "POST" and request.POST.get("confirm") == "yes"
         form = CancelReasonForm(request.POST if confirmed else None)
         if confirmed and form.is_valid():
+            client = VpClient()  # one connection to VP for the whole batch
             for card in cards:
                 try:
                     result = card_cancel(
                         card_id=card.pk,
                         actor=request.user,  # type: ignore[arg-type]
                         reason=form.cleaned_data["reason"],
+                        client=client,
                     )
                 except OperationalError:
                     self.message_user(request, _BUSY.format(card.spin_id), messages.WARNING)

@@ -410,17 +410,7 @@ def _apply_cancel_reply(
             )
             return _result(card, CardAction.CANCELLED, f"{card.spin_id}: cancelled.", reply)
         if reply.outcome is VpOutcome.NOT_FOUND_OR_FINISHED:
-            why = (
-                "VP refused the cancel with code 4: the card was already used or completed "
-                "(or cancelled at VP). It was not cancelled by us."
-            )
-            _change(card, CardStatus.COMPLETED, actor, why + note, reply, fields)
-            return _result(
-                card,
-                CardAction.FINISHED_AT_VP,
-                f"{card.spin_id}: not cancelled — already used or completed (VP code 4).",
-                reply,
-            )
+            return _finished_at_vp(card, actor, reply, fields, note)
         if reply.outcome in CANCEL_REFUSED_FOR_GOOD:
             back = card.status_before_cancel or CardStatus.ISSUED
             why = f"VP refused the cancel: {_vp_text(reply)}"
@@ -440,6 +430,27 @@ def _apply_cancel_reply(
             f"({_vp_text(reply)}). It will be retried; it is not cancelled until VP confirms.",
             reply,
         )
+
+
+def _finished_at_vp(
+    card: OperatorCard, actor: AbstractBaseUser | None, reply: VpReply, fields: list[str], note: str
+) -> CardResult:
+    """VP's code 4 to a cancel: it holds nothing cancellable. Never shown as cancelled by us."""
+    if card.expires_at <= timezone.now() and card.spins_played == 0:
+        target, what = CardStatus.EXPIRED, "it had expired unused"
+    else:
+        target, what = CardStatus.COMPLETED, "already used or completed"
+    why = (
+        f"VP refused the cancel with code 4 ({what}, or cancelled at VP). "
+        "It was not cancelled by us."
+    )
+    _change(card, target, actor, why + note, reply, fields)
+    return _result(
+        card,
+        CardAction.FINISHED_AT_VP,
+        f"{card.spin_id}: not cancelled — {what} (VP code 4).",
+        reply,
+    )
 
 
 # --- usage from VP's bets -----------------------------------------------------------------------

@@ -16,6 +16,7 @@ from providers.vp.cards.services import (
     CardResult,
     call_lease,
     card_cancel,
+    card_retry_cancel,
 )
 from tests.providers.vp_cards.conftest import SLOW, make_staff
 from tests.providers.vp_cards.fake_vp import FakeVp, closed_port_url
@@ -219,3 +220,18 @@ def test_the_cancel_of_each_card_names_its_own_player(
     cancel(second)
     assert fake_vp.calls(CANCEL)[0].payload == {"username": "alice", "spinId": second.spin_id}
     assert reload(first).status == CardStatus.ISSUED
+
+
+def test_a_pending_cancel_of_a_card_that_expired_meanwhile_shows_it_expired(
+    fake_vp: FakeVp, issued_card: OperatorCard
+) -> None:
+    """VP was down for days; by the time the retry reaches it, the card has expired."""
+    past = timezone.now() - timedelta(minutes=1)
+    OperatorCard.objects.filter(pk=issued_card.pk).update(
+        status=CardStatus.CANCEL_PENDING, status_before_cancel=CardStatus.ISSUED, expires_at=past
+    )
+    fake_vp.then(CANCEL, code=4)
+    result = card_retry_cancel(card_id=issued_card.pk)
+    assert result.action is CardAction.FINISHED_AT_VP
+    assert "it had expired unused (VP code 4)" in result.message
+    assert reload(issued_card).status == CardStatus.EXPIRED
