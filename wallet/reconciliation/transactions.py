@@ -8,14 +8,23 @@ are encoded as they arrive, so a million rows start downloading at once in flat 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.db import connection, transaction
 from django.db.models import QuerySet
 
 from wallet.models import LedgerEntry
-from wallet.reconciliation.cells import Cell, amount_cell, csv_chunks, text_cell, time_cell
+from wallet.reconciliation.cells import (
+    Cell,
+    UtcIsoText,
+    amount_cell,
+    csv_chunks,
+    text_cell,
+    time_cell,
+)
 from wallet.reconciliation.filters import BET_CLOSED_AT, ReconciliationFilter, filtered_movements
 
 #: Rows fetched from the database per round trip of the server-side cursor.
@@ -76,7 +85,7 @@ def _source_fields() -> tuple[str, ...]:
     username = get_user_model().USERNAME_FIELD
     return (
         "id",
-        "created_at",
+        "created_text",
         "provider",
         "provider_tx_id",
         "bet__bet_key",
@@ -88,7 +97,7 @@ def _source_fields() -> tuple[str, ...]:
         "amount",
         "balance_after",
         "bet__state",
-        "closed_at",
+        "closed_text",
         f"staff_user__{username}",
         "reason",
     )
@@ -96,7 +105,9 @@ def _source_fields() -> tuple[str, ...]:
 
 def movement_rows(selection: ReconciliationFilter) -> QuerySet[LedgerEntry, tuple[Any, ...]]:
     """The selected movements as tuples of ``_source_fields()``, in ledger id order."""
-    rows = filtered_movements(selection).annotate(closed_at=BET_CLOSED_AT)
+    rows = filtered_movements(selection).annotate(
+        created_text=UtcIsoText("created_at"), closed_text=UtcIsoText(BET_CLOSED_AT)
+    )
     return rows.order_by("id").values_list(*_source_fields())
 
 
@@ -144,8 +155,23 @@ def format_row(row: Sequence[Any], basis: str) -> list[Cell]:
 def export_rows(selection: ReconciliationFilter) -> Iterator[list[Cell]]:
     """The export's data rows, streamed from a server-side cursor."""
     basis = selection.basis.value
-    for row in movement_rows(selection).iterator(chunk_size=FETCH_ROWS):
-        yield format_row(row, basis)
+    with _streaming_transaction():
+        for row in movement_rows(selection).iterator(chunk_size=FETCH_ROWS):
+            yield format_row(row, basis)
+
+
+def _streaming_transaction() -> AbstractContextManager[Any]:
+    """On PostgreSQL, a read transaction around the cursor.
+
+    Outside a transaction Django declares the cursor ``WITH HOLD``, and PostgreSQL then works
+    out (and stores) the whole result before it returns the first row: a million rows would
+    wait for the whole query. Inside one, rows leave as the query finds them, all from one
+    snapshot. Not on SQLite: its transactions take the write lock (IMMEDIATE mode) and would
+    stop every bet for the length of a download.
+    """
+    if connection.vendor == "postgresql":
+        return transaction.atomic()
+    return nullcontext()
 
 
 def export_chunks(selection: ReconciliationFilter, *, bom: bool = True) -> Iterator[bytes]:
