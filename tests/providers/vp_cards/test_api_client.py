@@ -123,6 +123,16 @@ def test_token_is_refreshed_before_it_runs_out(fake_vp: FakeVp) -> None:
     assert VpAccessToken.objects.count() == 1
 
 
+def test_a_token_vp_let_expire_is_never_sent(fake_vp: FakeVp) -> None:
+    """Real time: VP's token lives 1 s; the next call after that logs in first, no 83."""
+    fake_vp.state.token_lifetime = 1
+    cancel()
+    time.sleep(1.1)
+    cancel()
+    assert [c.code for c in fake_vp.calls(CANCEL)] == [8, 8]  # alice is no member here
+    assert len(fake_vp.calls("/v2/auth")) == 2
+
+
 def test_short_tokens_get_a_proportional_margin(fake_vp: FakeVp) -> None:
     fake_vp.state.token_lifetime = 100
     cancel()
