@@ -86,6 +86,11 @@ def test_a_failure_leaves_no_file(book: Book, tmp_path: Path) -> None:
     assert os.listdir(tmp_path) == []
 
 
+def test_a_missing_directory_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(CommandError, match="does not exist"):
+        run("--output", str(tmp_path / "nowhere" / "x.csv"))
+
+
 def test_the_command_streams(book: Book, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(cells, "CHUNK_BYTES", 1)
     out = RecordingStdout()

@@ -104,6 +104,8 @@ class Command(BaseCommand):
     @staticmethod
     def _write_file(target: Path, chunks: Iterator[bytes]) -> int:
         target = target.resolve()
+        if not target.parent.is_dir():
+            raise CommandError(f"the directory {target.parent} does not exist")
         handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
         written = 0
         umask = os.umask(0)
