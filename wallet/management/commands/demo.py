@@ -9,7 +9,7 @@ from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from wallet.models import PlayerSession
+from wallet.models import Player, PlayerSession
 from wallet.services import (
     SettledRoundPolicy,
     bet_cancel,
@@ -48,7 +48,8 @@ class Command(BaseCommand):
             call_command("migrate", verbosity=0)
         self._staff()
         for account_id, currency, balance in DEMO_PLAYERS:
-            player_create(account_id=account_id, currency=currency, opening_balance=balance)
+            if not Player.objects.filter(account_id=account_id).exists():  # re-runs add nothing
+                player_create(account_id=account_id, currency=currency, opening_balance=balance)
         self._bets()
         sessions = self._sessions()
         self.stdout.write(self.style.SUCCESS("Demo data loaded."))
