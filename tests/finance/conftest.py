@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 from unittest import mock
 
 import pytest
@@ -47,6 +48,13 @@ def at(moment: datetime) -> Iterator[None]:
     """Everything inside happens at ``moment`` as far as Django's clock is concerned."""
     with mock.patch("django.utils.timezone.now", return_value=moment):
         yield
+
+
+def body(response: Any) -> bytes:
+    """The whole body of a response, streamed or not."""
+    if response.streaming:
+        return b"".join(response.streaming_content)
+    return bytes(response.content)
 
 
 def parse_csv(content: bytes) -> list[dict[str, str]]:
@@ -94,7 +102,6 @@ def book(db: None) -> Book:
     a bet resolved by staff, a bet with formula-like ids, a staff adjustment.
     Day 3: one settle (the day-1 Naga bet stays open throughout)."""
     staff = User.objects.create_user("@staffer", password="pw", is_staff=True)
-    usd, cny = {"currency": "USD"}, {"currency": "CNY"}
     with at(utc(DAY1, "08:00:00")):
         make_player("alice", "USD", "100")
         make_player("bob", "USD", "50")
@@ -109,7 +116,7 @@ def book(db: None) -> Book:
             amount=D("10"),
             round_id="round-1",
             game_code="slot-7",
-            **usd,
+            currency="USD",
         )
     with at(utc(DAY1, "12:00:00")):
         bet_settle(provider="buffalo", bet_keys=["b1"], tx_id="c1", amount=D("25"))
@@ -121,15 +128,25 @@ def book(db: None) -> Book:
             account_id="alice",
             stake=D("5"),
             win=D("0"),
-            **usd,
+            currency="USD",
         )
     with at(utc(DAY1, "14:00:00")):
         bet_open(
-            provider="naga", bet_key="n0", tx_id="nt0", account_id="alice", amount=D("1"), **usd
+            provider="naga",
+            bet_key="n0",
+            tx_id="nt0",
+            account_id="alice",
+            amount=D("1"),
+            currency="USD",
         )
     with at(utc(DAY1, "23:59:59.999999")):
         bet_open(
-            provider="buffalo", bet_key="b2", tx_id="d2", account_id="bob", amount=D("7.5"), **usd
+            provider="buffalo",
+            bet_key="b2",
+            tx_id="d2",
+            account_id="bob",
+            amount=D("7.5"),
+            currency="USD",
         )
     with at(utc(DAY2, "01:00:00")):
         bet_cancel(
@@ -143,7 +160,7 @@ def book(db: None) -> Book:
             account_id="chen",
             stake=D("8"),
             win=D("20"),
-            **cny,
+            currency="CNY",
         )
     with at(utc(DAY2, "03:00:00")):
         bet_cancel(
@@ -156,7 +173,7 @@ def book(db: None) -> Book:
             tx_id="nt1",
             account_id="alice",
             amount=D("3.333333"),
-            **usd,
+            currency="USD",
         )
     with at(utc(DAY2, "05:00:00")):
         bet_open(
@@ -166,7 +183,7 @@ def book(db: None) -> Book:
             account_id="zoë",
             amount=D("2"),
             round_id="@round",
-            **usd,
+            currency="USD",
         )
     with at(utc(DAY2, "06:00:00")):
         bet_staff_resolve(
@@ -179,7 +196,12 @@ def book(db: None) -> Book:
         staff_adjustment("bob", "-1.25", staff=staff, reason="goodwill correction ✓")
     with at(utc(DAY3, "09:00:00")):
         bet_open(
-            provider="buffalo", bet_key="b3", tx_id="d3", account_id="alice", amount=D("4"), **usd
+            provider="buffalo",
+            bet_key="b3",
+            tx_id="d3",
+            account_id="alice",
+            amount=D("4"),
+            currency="USD",
         )
     with at(utc(DAY3, "10:00:00")):
         bet_settle(provider="buffalo", bet_keys=["b3"], tx_id="c3", amount=D("0"))
@@ -199,11 +221,6 @@ def get_csv(finance_client: Client) -> Callable[..., list[dict[str, str]]]:
     def _get(url: str, **params: str) -> list[dict[str, str]]:
         response = finance_client.get(url, {"download": "csv", "bom": "on", **params})
         assert response.status_code == 200, response.content[:500]
-        body = (
-            b"".join(response.streaming_content)  # type: ignore[attr-defined]
-            if response.streaming
-            else response.content
-        )
-        return parse_csv(body)
+        return parse_csv(body(response))
 
     return _get

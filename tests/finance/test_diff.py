@@ -12,7 +12,7 @@ from django.http import StreamingHttpResponse
 from django.test import Client
 from django.urls import reverse
 
-from tests.finance.conftest import DAY1, DAY2, DAY3, Book, parse_csv
+from tests.finance.conftest import DAY1, DAY2, DAY3, Book, body, parse_csv
 from wallet.reconciliation.diff import (
     REPORT_HEADER,
     Category,
@@ -187,7 +187,7 @@ def test_download_is_the_whole_report_as_csv(book: Book, finance_client: Client)
         'attachment; filename="statement-diff_created_2026-03-01_2026-03-02_buffalo_'
         'all-currencies.csv"'
     )
-    raw = b"".join(response.streaming_content)
+    raw = body(response)
     assert raw.startswith(b"\xef\xbb\xbf" + ",".join(REPORT_HEADER).encode() + b"\r\n")
     rows = {(r["category"], r["provider_tx_id"]): r for r in parse_csv(raw)}
     assert len(rows) == 8
@@ -217,7 +217,7 @@ def test_download_is_the_whole_report_as_csv(book: Book, finance_client: Client)
 def test_their_text_is_neutralised_in_the_report(book: Book, finance_client: Client) -> None:
     statement = b'id,amount,status\n"=HYPERLINK(""http://evil"")",1,@SUM(A1)\n'
     response = post(finance_client, statement, action="download")
-    [row] = parse_csv(b"".join(response.streaming_content))[-1:]
+    [row] = parse_csv(body(response))[-1:]
     assert row["provider_tx_id"] == '\'=HYPERLINK("http://evil")'
     assert row["their_status"] == "'@SUM(A1)"
 

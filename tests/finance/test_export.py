@@ -11,7 +11,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from tests.finance.conftest import DAY1, DAY2, DAY3, Book, parse_csv
+from tests.finance.conftest import DAY1, DAY2, DAY3, Book, body, parse_csv
 from tests.helpers import ON_POSTGRES
 from wallet.models import LedgerEntry
 from wallet.reconciliation import cells, transactions
@@ -193,7 +193,7 @@ def test_admin_download_streams_a_csv_attachment(book: Book, finance_client: Cli
     assert response["Content-Disposition"] == (
         'attachment; filename="transactions_created_2026-03-01_2026-03-03_vp_all-currencies.csv"'
     )
-    rows = parse_csv(b"".join(response.streaming_content))
+    rows = parse_csv(body(response))
     assert [(r["kind"], r["amount"]) for r in rows] == [
         ("stake", "-8.000000"), ("win", "20.000000"), ("reversal", "-12.000000"),
     ]  # fmt: skip
@@ -201,14 +201,14 @@ def test_admin_download_streams_a_csv_attachment(book: Book, finance_client: Cli
 
 def test_admin_download_without_bom_checkbox(book: Book, finance_client: Client) -> None:
     response = finance_client.get(EXPORT, {"download": "1"})
-    assert not b"".join(response.streaming_content).startswith(b"\xef\xbb\xbf")
+    assert not body(response).startswith(b"\xef\xbb\xbf")
 
 
 def test_header_leaves_before_the_query_and_rows_take_one_query(
     book: Book, finance_client: Client, django_assert_num_queries
 ) -> None:  # type: ignore[no-untyped-def]
     response = finance_client.get(EXPORT, {"download": "1"})
-    chunks = iter(response.streaming_content)
+    chunks = iter(response.streaming_content)  # type: ignore[attr-defined]
     with django_assert_num_queries(0):
         first = next(chunks)
     assert first.decode().startswith("ledger_id,")

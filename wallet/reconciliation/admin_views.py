@@ -15,6 +15,7 @@ from typing import Any
 from django.contrib.admin import AdminSite
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.urls import URLPattern, path
 from django.utils import timezone
@@ -49,7 +50,7 @@ CSV_CONTENT_TYPE = "text/csv; charset=utf-8"
 #: Lines of each category shown on the diff page; the CSV report has all of them.
 DIFF_SAMPLE_LINES = 200
 
-View = Callable[..., HttpResponse]
+View = Callable[..., HttpResponseBase]
 
 
 def urls(site: AdminSite) -> list[URLPattern]:
@@ -67,7 +68,7 @@ def _finance_only(view: View, original: View) -> View:
     """403 for staff without the finance permission (Support, for instance)."""
 
     @functools.wraps(original)  # keeps ``csrf_exempt`` visible to the admin and middleware
-    def checked(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def checked(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if not request.user.has_perm(PERMISSION):
             raise PermissionDenied("Finance reconciliation needs the Finance role.")
         return view(request, *args, **kwargs)
@@ -79,7 +80,7 @@ def _context(site: AdminSite, request: HttpRequest, title: str, **extra: Any) ->
     return {**site.each_context(request), "title": title, **extra}
 
 
-def _attachment(response: HttpResponse | StreamingHttpResponse, stem: str) -> None:
+def _attachment(response: HttpResponseBase, stem: str) -> None:
     response["Content-Disposition"] = f'attachment; filename="{stem}.csv"'
     response["X-Content-Type-Options"] = "nosniff"
 
@@ -90,7 +91,7 @@ def _last_week() -> dict[str, Any]:
 
 
 @require_GET
-def export_view(request: HttpRequest, *, site: AdminSite) -> HttpResponse:
+def export_view(request: HttpRequest, *, site: AdminSite) -> HttpResponseBase:
     """The filter form; with ``download`` in the query, the CSV itself, streamed."""
     bound = "download" in request.GET
     form = ExportForm(request.GET if bound else None, initial=_last_week())
@@ -109,7 +110,7 @@ def export_view(request: HttpRequest, *, site: AdminSite) -> HttpResponse:
 
 
 @require_GET
-def summary_view(request: HttpRequest, *, site: AdminSite) -> HttpResponse:
+def summary_view(request: HttpRequest, *, site: AdminSite) -> HttpResponseBase:
     """Daily totals per provider and currency, on the page or (``download``) as CSV."""
     bound = bool(request.GET)
     form = FilterForm(request.GET if bound else None, initial=_last_week())
@@ -130,7 +131,7 @@ def summary_view(request: HttpRequest, *, site: AdminSite) -> HttpResponse:
 
 @csrf_exempt  # CSRF is checked below, after the upload limit is in place
 @require_http_methods(["GET", "POST"])
-def diff_view(request: HttpRequest, *, site: AdminSite) -> HttpResponse:
+def diff_view(request: HttpRequest, *, site: AdminSite) -> HttpResponseBase:
     """Upload a statement, map its columns, get the five-way report (page or CSV)."""
     limit = statement_max_bytes()
     handler: BoundedMemoryUploadHandler | None = None
@@ -151,7 +152,7 @@ def _diff_checked(
     site: AdminSite,
     handler: BoundedMemoryUploadHandler | None,
     limit: int,
-) -> HttpResponse:
+) -> HttpResponseBase:
     if request.method != "POST":
         form = DiffForm(initial=_last_week())
         return _render_diff(request, site, form, limit)
@@ -196,7 +197,7 @@ def _render_diff(
     *,
     status: int = 200,
     **extra: Any,
-) -> HttpResponse:
+) -> HttpResponseBase:
     report: DiffSummary | None = extra.get("report")
     sections = []
     if report is not None:
@@ -217,7 +218,7 @@ def _render_diff(
     return render(request, "admin/finance/diff.html", context, status=status)
 
 
-def _too_large(request: HttpRequest, site: AdminSite, limit: int) -> HttpResponse:
+def _too_large(request: HttpRequest, site: AdminSite, limit: int) -> HttpResponseBase:
     message = (
         f"The statement is larger than {limit:,} bytes: nothing was read. Split it by period "
         "and compare each part (FINANCE_STATEMENT_MAX_BYTES sets the limit)."

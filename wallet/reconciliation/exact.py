@@ -11,7 +11,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import BigIntegerField, Expression, F, Q, Sum
+from django.db.models import BigIntegerField, F, Q, Sum
 from django.db.models.functions import Abs, Cast, Round
 
 from wallet.models import MONEY_PLACES
@@ -26,7 +26,7 @@ def _exact_in_database() -> bool:
 
 def money_sum(field: str = "amount", *, absolute: bool = False, filter: Q | None = None) -> Sum:
     """``Sum`` of a money column; read the result through ``money_value``."""
-    value: Expression = Abs(F(field)) if absolute else F(field)
+    value: Abs | F = Abs(F(field)) if absolute else F(field)
     if _exact_in_database():
         return Sum(value, filter=filter)
     micros = Cast(Round(value * _SCALE), output_field=BigIntegerField())

@@ -121,8 +121,10 @@ class DiffForm(FilterForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # A statement is compared with one provider over a closed period.
-        self.fields["provider"].required = True
-        self.fields["provider"].choices = [("", "---------"), *Provider.choices]
+        provider = self.fields["provider"]
+        assert isinstance(provider, forms.ChoiceField)
+        provider.required = True
+        provider.choices = [("", "---------"), *Provider.choices]
         self.fields["date_from"].required = True
         self.fields["date_to"].required = True
 

@@ -174,10 +174,10 @@ def _resolve(header: list[str], mapping: ColumnMapping) -> dict[str, int] | None
             found[name] = index
             continue
         candidates = (_key(asked),) if asked else GUESSES[name]
-        index = next((keys.index(c) for c in candidates if c and c in keys), None)
-        if index is None:
+        by_name = next((keys.index(c) for c in candidates if c and c in keys), None)
+        if by_name is None:
             return None
-        found[name] = index
+        found[name] = by_name
     if len(set(found.values())) < len(found):
         return None  # one column cannot be two things
     return found

@@ -173,7 +173,7 @@ class Command(BaseCommand):
                 self._line(f"scratch database {name} dropped")
 
     def _load(self, players: int, bets: int) -> None:
-        params = {
+        params: dict[str, Any] = {
             "players": players,
             "bets": bets,
             "start": START,
