@@ -144,6 +144,13 @@ class Bet(models.Model):
             ),
             models.Index(fields=["player", "created_at"], name="bet_player_recent"),
             models.Index(fields=["round_id"], name="bet_round"),
+            # Support admin: exact search by bet key alone, and cancels of today / per hour.
+            models.Index(fields=["bet_key"], name="bet_key_search"),
+            models.Index(
+                fields=["cancelled_at", "provider"],
+                condition=Q(cancelled_at__isnull=False),
+                name="bet_cancelled_recent",
+            ),
         ]
 
     def __str__(self) -> str:

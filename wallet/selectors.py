@@ -121,9 +121,9 @@ def stuck_after_minutes(provider: str) -> int:
     return per_provider.get(provider, default)
 
 
-def _open_too_long_q(now: datetime) -> Q:
+def _open_too_long_q(now: datetime, provider: str | None = None) -> Q:
     default, per_provider = stuck_thresholds()
-    providers = {p.value for p in Provider} | set(per_provider)
+    providers = {provider} if provider else {p.value for p in Provider} | set(per_provider)
     # One (provider, created_at) range per provider keeps each branch on the
     # ``bet_state_age`` index (state, provider, created_at).
     by_provider = Q()
@@ -139,7 +139,7 @@ def _retry_cancel_rows() -> Any:
     return JournalEntry.objects.filter(is_cancel=True, outcome__in=RETRY_OUTCOMES)
 
 
-def _cancel_retry_q() -> Q:
+def _cancel_retry_q(provider: str | None = None) -> Q:
     """Bets whose last cancel was answered 'try again' and that no cancel has closed since."""
     from providers.models import JournalEntry
 
@@ -157,20 +157,30 @@ def _cancel_retry_q() -> Q:
     # Only bets whose money a cancel could still change: open debits, and bet-and-settle rounds
     # (JDB Action 4, VP rollback) that no cancel has decided yet.
     undecided = Q(state=BetState.OPEN) | Q(state=BetState.SETTLED, kind=BetKind.BET_AND_SETTLE)
-    return undecided & Q(cancel_outcome="") & Exists(pending_retry)
+    matching = Bet.objects.filter(undecided, cancel_outcome="").filter(Exists(pending_retry))
+    if provider:
+        matching = matching.filter(provider=provider)
+    # As ``id IN (subquery)`` PostgreSQL starts from the few "try again" journal rows (partial
+    # index ``journal_cancel_retry``); as a plain EXISTS under ORDER BY created_at it may walk
+    # the whole bet table newest-first looking for them (measured: 320 ms at 1M bets).
+    return Q(pk__in=matching.values("pk"))
 
 
-def stuck_q(reason: StuckReason, *, now: datetime | None = None) -> Q:
-    """The condition for one reason, to filter ``Bet.objects`` with."""
+def stuck_q(reason: StuckReason, *, now: datetime | None = None, provider: str | None = None) -> Q:
+    """The condition for one reason, to filter ``Bet.objects`` with.
+
+    With ``provider`` the condition is narrowed to that provider, which keeps the per-provider
+    age limit a single index range.
+    """
     now = now or timezone.now()
     if reason == StuckReason.OPEN_TOO_LONG:
-        return _open_too_long_q(now)
+        return _open_too_long_q(now, provider)
     if reason == StuckReason.NEEDS_REVIEW:
         return Q(needs_review=True, late_arrival_at__isnull=True)
     if reason == StuckReason.LATE_ARRIVAL:
         return Q(needs_review=True, late_arrival_at__isnull=False)
     if reason == StuckReason.CANCEL_RETRY:
-        return _cancel_retry_q()
+        return _cancel_retry_q(provider)
     raise ValueError(f"unknown stuck reason {reason!r}")
 
 
@@ -178,7 +188,7 @@ def stuck_bets(
     reason: StuckReason, *, provider: str | None = None, now: datetime | None = None
 ) -> QuerySet[Bet]:
     """Bets stuck for ``reason`` (optionally at one provider), oldest first."""
-    bets = Bet.objects.filter(stuck_q(reason, now=now))
+    bets = Bet.objects.filter(stuck_q(reason, now=now, provider=provider))
     if provider:
         bets = bets.filter(provider=provider)
     return bets.order_by("created_at", "id")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -22,7 +23,21 @@ User = get_user_model()
 PASSWORD = "a-long-staff-password-1"
 
 
+def ensure_roles() -> None:
+    """Re-create the role groups of migration 0003 if a transactional test flushed them."""
+    from importlib import import_module
+
+    from django.apps import apps
+    from django.db import connection
+
+    if Group.objects.filter(name__in=["Support", "Finance", "Read-only"]).count() == 3:
+        return
+    migration = import_module("wallet.migrations.0003_staff_roles")
+    migration.forward(apps, SimpleNamespace(connection=connection))
+
+
 def staff(username: str, *groups: str, superuser: bool = False) -> Any:
+    ensure_roles()
     if superuser:
         return User.objects.create_superuser(username, "", PASSWORD)
     user = User.objects.create_user(username, "", PASSWORD, is_staff=True)

@@ -32,9 +32,10 @@ ROLES = {
 def _ensure_permissions(apps, using):
     for label in ("wallet", "providers"):
         app_config = apps.get_app_config(label)
-        app_config.models_module = True  # create_permissions skips apps without models
+        previous = getattr(app_config, "models_module", None)
+        app_config.models_module = previous or True  # create_permissions skips it when unset
         create_permissions(app_config, apps=apps, verbosity=0, using=using)
-        app_config.models_module = None
+        app_config.models_module = previous
 
 
 def forward(apps, schema_editor):
