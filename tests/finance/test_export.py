@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from decimal import Decimal
 
 import pytest
@@ -12,11 +13,12 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from tests.finance.conftest import DAY1, DAY2, DAY3, Book, body, parse_csv
-from tests.helpers import ON_POSTGRES
+from tests.helpers import ON_POSTGRES, requires_postgres, run_concurrently
 from wallet.models import LedgerEntry
 from wallet.reconciliation import cells, transactions
 from wallet.reconciliation.filters import DateBasis, ReconciliationFilter
 from wallet.reconciliation.transactions import HEADER, export_chunks
+from wallet.services import Outcome, bet_open
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("ledger_is_consistent")]
 
@@ -241,6 +243,32 @@ def test_rows_are_read_through_a_server_side_cursor_without_hold(
         assert cursor.fetchall() == [(False,)]
     assert len(list(chunks)) == 19
     assert connection.get_autocommit() and not connection.in_atomic_block  # closed again
+
+
+@requires_postgres
+@pytest.mark.django_db(transaction=True)
+def test_export_reads_one_snapshot_and_never_blocks_bets(
+    book: Book, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bet placed on another connection while a download is half-way is not held up, and
+    does not appear in that download (one snapshot from start to end)."""
+    monkeypatch.setattr(transactions, "FETCH_ROWS", 2)
+    monkeypatch.setattr(cells, "CHUNK_BYTES", 1)
+    chunks = export_chunks(ReconciliationFilter())
+    head = [next(chunks), next(chunks)]
+
+    def place_a_bet() -> Outcome:
+        return bet_open(
+            provider="jdb", bet_key="during", tx_id="during", account_id="alice",
+            currency="USD", amount=Decimal("1"),
+        ).outcome  # fmt: skip
+
+    started = time.monotonic()
+    [outcome] = run_concurrently([place_a_bet], timeout=10)
+    assert outcome == Outcome.OK and time.monotonic() - started < 5
+    rows = parse_csv(b"".join([*head, *chunks]))
+    assert len(rows) == 20 and "during" not in {r["bet_key"] for r in rows}
+    assert len(export(provider="jdb")) == 3  # a new download sees it
 
 
 def test_invalid_filters_show_the_form_again(finance_client: Client) -> None:
