@@ -377,3 +377,15 @@ def test_ledger_rows_cannot_be_edited_or_deleted() -> None:
         LedgerEntry.objects.filter(pk=row.pk).update(amount=D(0))
     with pytest.raises(PermissionError):
         LedgerEntry.objects.filter(pk=row.pk).delete()
+
+
+def test_an_answer_about_another_players_bet_shows_the_callers_balance() -> None:
+    make_player("bob", "USD", "5")
+    open_bet("b1", "10")
+    cancel = bet_cancel(provider="buffalo", bet_keys=["b1"], tx_id="c1", account_id="bob")
+    settle = bet_settle(
+        provider="buffalo", bet_keys=["b1"], tx_id="w1", amount=D(1), account_id="bob"
+    )
+    assert cancel.outcome == settle.outcome == Outcome.MISMATCH
+    assert cancel.balance == settle.balance == D("5")  # bob's, not alice's 90
+    assert balance() == D("90")

@@ -279,6 +279,14 @@ def _answer(
     return WalletResult(outcome, _current_balance(wallet_id), currency, bet, replay=replay)
 
 
+def _requester_answer(
+    outcome: Outcome, player_id: int, currency: str | None, bet: Bet
+) -> WalletResult:
+    """An answer about another player's bet shows the caller's balance, never the owner's."""
+    balance, cur = _balance_of_player(player_id, currency)
+    return WalletResult(outcome, balance, cur, bet)
+
+
 # --- settling (credit) ----------------------------------------------------------------------
 
 
@@ -372,7 +380,8 @@ def _settle_problem(
     if player_id is not None and any(
         b.player_id is not None and b.player_id != player_id for b in bets.values()
     ):
-        return refuse(Outcome.MISMATCH, "A settle named another player than the bet's.")
+        refuse(Outcome.MISMATCH, "A settle named another player than the bet's.")
+        return _requester_answer(Outcome.MISMATCH, player_id, currency, first)
     if currency and any(b.currency and b.currency != currency for b in bets.values()):
         return refuse(Outcome.WRONG_CURRENCY, None)
     if any(b.state in (BetState.CANCELLED, BetState.TOMBSTONE) for b in bets.values()):
@@ -479,7 +488,8 @@ def _cancel_problem(
     if player_id is not None:
         others = [b for b in known if b.player_id != player_id]
         if others:
-            return refuse(Outcome.MISMATCH, "A cancel named another player than the bet's.", others)
+            refuse(Outcome.MISMATCH, "A cancel named another player than the bet's.", others)
+            return _requester_answer(Outcome.MISMATCH, player_id, currency, others[0])
     if currency:
         wrong = [b for b in known if b.currency != currency]
         if wrong:
