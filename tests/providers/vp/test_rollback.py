@@ -226,7 +226,7 @@ def test_rollback_for_an_unknown_player_answers_2000(vp: Vp) -> None:
 def test_rollback_naming_another_player_moves_nothing_and_is_flagged(vp: Vp) -> None:
     vp(bet_payload("b1", "10", "25"))
     sent = vp(rollback_payload("b1", uid="bob"))
-    assert_answer(sent, "9999", "115.00")
+    assert_answer(sent, "9999", "50.00")  # the caller's balance, never the owner's
     assert balance() == D("115") and balance("bob") == D("50")
     flagged = bet("b1", "vp")
     assert flagged.needs_review and flagged.state == BetState.SETTLED
