@@ -98,28 +98,6 @@ class PlayerAccountFilter(admin.SimpleListFilter):
         yield {"query_parts": others, "value": self.value() or ""}
 
 
-class HistoryInline(admin.TabularInline):
-    model = CardStatusChange
-    fields = ("at", "from_status", "to_status", "actor", "reason", "vp_code", "vp_log_uuid")
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-    verbose_name_plural = "status history"
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        # Whoever may see a card may see its history.
-        return request.user.has_perm("operator_cards.view_operatorcard")
-
-
 @admin.register(OperatorCard)
 class OperatorCardAdmin(admin.ModelAdmin):
     list_display = (
@@ -147,15 +125,15 @@ class OperatorCardAdmin(admin.ModelAdmin):
     list_select_related = ("player", "issued_by")
     date_hierarchy = "created_at"
     show_full_result_count = False
-    inlines = [HistoryInline]
     actions = ["cancel_cards", "resend_issue", "refresh_usage"]
     fieldsets = (
         ("Card", {"fields": _CARD_FIELDS}),
         ("Status", {"fields": _STATUS_FIELDS}),
         ("Use (from VP's bets)", {"fields": _USE_FIELDS}),
         ("Who and why", {"fields": _WHO_FIELDS}),
+        ("Status history", {"fields": ("history",)}),
     )
-    readonly_fields = _CARD_FIELDS + _STATUS_FIELDS + _USE_FIELDS + _WHO_FIELDS
+    readonly_fields = _CARD_FIELDS + _STATUS_FIELDS + _USE_FIELDS + _WHO_FIELDS + ("history",)
 
     # --- permissions ---------------------------------------------------------------------------
 
@@ -197,6 +175,31 @@ class OperatorCardAdmin(admin.ModelAdmin):
         )
         return format_html(
             "<table><tr><th>bet</th><th>state</th><th>win</th><th>at</th></tr>{}</table>", rows
+        )
+
+    @admin.display(description="changes")
+    def history(self, card: OperatorCard) -> str:
+        changes = CardStatusChange.objects.filter(card=card).select_related("actor")
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    c.at.strftime("%Y-%m-%d %H:%M:%S"),
+                    c.get_from_status_display() or "-",
+                    c.get_to_status_display(),
+                    c.actor or "system",
+                    c.reason,
+                    "" if c.vp_code is None else c.vp_code,
+                    c.vp_log_uuid,
+                )
+                for c in changes
+            ),
+        )
+        return format_html(
+            '<table id="card-history"><tr><th>when (UTC)</th><th>from</th><th>to</th>'
+            "<th>who</th><th>why</th><th>VP code</th><th>VP logUUID</th></tr>{}</table>",
+            rows,
         )
 
     @admin.display(description="VP calls")

@@ -25,8 +25,19 @@ class CardTemplate:
     rtp: str
     available: bool
 
-    def allows_bet(self, bet: Decimal) -> bool:
-        return any(bet == allowed for allowed in self.bets)
+    @property
+    def bets_text(self) -> str:
+        return ", ".join(plain(b) for b in self.bets)
+
+    @property
+    def multiple_text(self) -> str:
+        return "" if self.item_multiple is None else plain(self.item_multiple)
+
+
+def plain(amount: Decimal) -> str:
+    """``0.500000`` → ``0.5``; ``10.000000`` → ``10`` (for display only)."""
+    text = format(amount, "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def parse_templates(data: Any) -> list[CardTemplate]:

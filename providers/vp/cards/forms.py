@@ -9,7 +9,7 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 
-from providers.vp.cards.catalog import CardTemplate
+from providers.vp.cards.catalog import CardTemplate, plain
 from providers.vp.cards.models import CardType, IssueMethod
 from providers.vp.cards.services import (
     SIMPLE_FREE_SPIN_MAX_ROUNDS,
@@ -117,7 +117,7 @@ class IssueCardForm(forms.Form):
         if bet is None:
             self.add_error("bet_amount", "Choose a bet from the game's bet list.")
         elif bet not in bets:
-            listed = ", ".join(format(b.normalize(), "f") for b in bets)
+            listed = ", ".join(plain(b) for b in bets)
             self.add_error("bet_amount", f"Not in the game's bet list ({listed}).")
 
 

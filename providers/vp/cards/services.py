@@ -266,7 +266,7 @@ def _apply_issue_reply(
         card = _locked(card_id)
         _release(card, claim)
         card.last_vp_code = reply.code
-        card.last_message = _vp_text(reply)[:500]
+        card.last_message = _technical(reply)
         fields = ["last_vp_code", "last_message", "call_token", "call_started_at", "updated_at"]
         if card.status != CardStatus.PENDING:  # settled meanwhile by someone else's answer
             card.save(update_fields=fields)
@@ -392,7 +392,7 @@ def _apply_cancel_reply(
         card = _locked(card_id)
         _release(card, claim)
         card.last_vp_code = reply.code
-        card.last_message = _vp_text(reply)[:500]
+        card.last_message = _technical(reply)
         fields = ["last_vp_code", "last_message", "call_token", "call_started_at", "updated_at"]
         if card.status != CardStatus.CANCEL_PENDING:
             # Another sender's answer settled it while we waited (possible only after a lease
@@ -567,10 +567,30 @@ def _status(card: OperatorCard) -> str:
     return str(card.get_status_display()).lower()
 
 
+_NO_ANSWER_TEXT = {
+    VpOutcome.TIMEOUT: "VP did not answer in time",
+    VpOutcome.CONNECTION_LOST: "the connection broke before VP answered",
+    VpOutcome.UNREACHABLE: "VP unreachable: no connection, nothing was sent",
+    VpOutcome.BAD_ANSWER: "the answer was not VP's (a proxy or server error page)",
+    VpOutcome.NOT_CONFIGURED: "VP is not configured",
+}
+
+
 def _vp_text(reply: VpReply) -> str:
+    """VP's answer in words for staff; the technical detail is in the card and the journal."""
     if reply.code is not None:
         return f"VP code {reply.code}: {reply.message or reply.outcome.value}"
-    return f"{reply.outcome.value}: {reply.message}" if reply.message else reply.outcome.value
+    text = _NO_ANSWER_TEXT.get(reply.outcome, reply.outcome.value)
+    if reply.outcome is VpOutcome.NOT_CONFIGURED or reply.message.startswith("could not log in"):
+        text += f" ({reply.message})"
+    return text
+
+
+def _technical(reply: VpReply) -> str:
+    """What the card keeps as its last message: VP's words or the transport error."""
+    if reply.code is not None:
+        return f"VP code {reply.code}: {reply.message}"[:500]
+    return f"{reply.outcome.value}: {reply.message}"[:500]
 
 
 def _result(
