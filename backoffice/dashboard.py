@@ -191,7 +191,7 @@ def _cancel_chart(now: datetime) -> dict[str, Any]:
     bar_width, gap, height = 14, 3, 48
     series = []
     for provider in Provider:
-        bars = []
+        bars: list[dict[str, Any]] = []
         for i, hour in enumerate(hours):
             n = counts.get((provider.value, hour), 0)
             h = round(height * n / peak) if peak else 0

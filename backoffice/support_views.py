@@ -167,6 +167,8 @@ def _bet_url(bet: Bet) -> str:
 
 
 def _balance_effect(bet: Bet, delta: Decimal) -> dict[str, str]:
+    if bet.wallet_id is None:
+        return {}
     wallet = Wallet.objects.filter(pk=bet.wallet_id).first()
     if wallet is None:
         return {}

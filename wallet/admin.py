@@ -48,7 +48,10 @@ class BoundedPaginator(Paginator):
 
     @cached_property
     def _bounded(self) -> int:
-        return bounded_count(self.object_list, self.limit).value
+        rows = self.object_list
+        if isinstance(rows, QuerySet):
+            return bounded_count(rows, self.limit).value
+        return len(rows)  # type: ignore[arg-type]  # a list: already in memory
 
     @cached_property
     def count(self) -> int:  # type: ignore[override]
@@ -291,7 +294,9 @@ class BetAdmin(ReadOnlyAdmin):
 
         bet = self.get_object(request, unquote(object_id))
         if bet is None:
-            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+            return self._get_obj_does_not_exist_redirect(  # type: ignore[attr-defined]
+                request, self.opts, object_id
+            )
         if not self.has_view_permission(request, bet):
             raise PermissionDenied
         context = {
@@ -348,7 +353,7 @@ class AuditEntryAdmin(ReadOnlyAdmin):
     def changes(self, entry: AuditEntry) -> str:
         from backoffice.support_views import audit_changes
 
-        currency = entry.bet.currency if entry.bet_id else ""
+        currency = entry.bet.currency if entry.bet is not None else ""
         rows = audit_changes(entry, currency)
         if not rows:
             return "no change"

@@ -15,7 +15,7 @@ from django.utils import timezone
 from tests.admin.conftest import ensure_roles
 from tests.helpers import balance, make_player
 from wallet.models import AuditEntry, Bet
-from wallet.services import bet_open
+from wallet.services import bet_cancel, bet_open
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -37,6 +37,21 @@ def stuck_bet(settings) -> Bet:
     )
     assert result.bet is not None
     Bet.objects.filter(pk=result.bet.pk).update(created_at=timezone.now() - timedelta(hours=2))
+    # A few provider cancels over the last hours, so that the dashboard's chart has bars.
+    for n, hours_ago in enumerate((0, 1, 1, 3, 5)):
+        key = f"cancelled-{n}"
+        bet_open(
+            provider="naga" if n % 2 else "buffalo",
+            bet_key=key,
+            tx_id=f"tx-{key}",
+            account_id="player_42",
+            currency="USD",
+            amount=Decimal("1"),
+        )
+        bet_cancel(provider="naga" if n % 2 else "buffalo", bet_keys=[key], tx_id=f"c-{key}")
+        Bet.objects.filter(bet_key=key).update(
+            cancelled_at=timezone.now() - timedelta(hours=hours_ago)
+        )
     return Bet.objects.get(pk=result.bet.pk)
 
 
