@@ -233,7 +233,10 @@ class Command(BaseCommand):
         self._line(f"time to first data row      {export['first_row'] * 1000:.1f} ms")
         self._line(f"RSS before the export       {export['rss_before'] / 1024:,.1f} MiB")
         self._line(f"RSS while streaming         {export['rss_samples']}")
-        self._line(f"peak RSS during the export  {export['peak'] / 1024:,.1f} MiB{export['note']}")
+        self._line(
+            f"peak RSS during the export  {export['peak'] / 1024:,.1f} MiB "
+            f"(+{(export['peak'] - export['rss_before']) / 1024:,.1f}){export['note']}"
+        )
         self._line(f"ru_maxrss (whole run)       {export['maxrss'] / 1024:,.1f} MiB")
         self._line(
             f"COPY ... TO STDOUT ceiling  {copy_seconds:.2f} s, {rows / copy_seconds:,.0f} rows/s "
@@ -256,6 +259,7 @@ class Command(BaseCommand):
         total_bytes = newlines = 0
         samples: list[str] = []
         next_sample = expected_rows // 5
+        highest_rss = rss_before
         for chunk in response.streaming_content:
             now = time.perf_counter() - started
             if not first_byte:
@@ -264,8 +268,11 @@ class Command(BaseCommand):
             if not first_row and newlines > 1:
                 first_row = now
             total_bytes += len(chunk)
+            # Sampled at every ~64 KB chunk: the kernel's VmHWM is only updated lazily.
+            rss = _status_kib("VmRSS")
+            highest_rss = max(highest_rss, rss)
             if newlines - 1 >= next_sample:
-                samples.append(f"{_status_kib('VmRSS') / 1024:.1f}")
+                samples.append(f"{rss / 1024:.1f}")
                 next_sample += expected_rows // 5
         seconds = time.perf_counter() - started
         response.close()
@@ -280,7 +287,7 @@ class Command(BaseCommand):
             "first_row": first_row,
             "rss_before": rss_before,
             "rss_samples": " / ".join(samples) + " MiB (at each fifth of the rows)",
-            "peak": _status_kib("VmHWM"),
+            "peak": max(highest_rss, _status_kib("VmHWM")),
             "note": "" if peak_reset else " (peak counter not resettable: lifetime peak)",
             "maxrss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
         }
