@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
-CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or shutil.which(
-    "chromium-browser"
+CHROMIUM = (
+    os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or shutil.which("chromium-browser")
 )
 
 try:
@@ -65,7 +65,9 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture
 def page(browser: Browser, live_server: Any) -> Iterator[Page]:
-    context = browser.new_context(base_url=live_server.url, viewport={"width": 1400, "height": 1000})
+    context = browser.new_context(
+        base_url=live_server.url, viewport={"width": 1400, "height": 1000}
+    )
     page = context.new_page()
     page.set_default_timeout(15000)
     yield page
