@@ -6,12 +6,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Count, DecimalField, OuterRef, Q, Subquery, Sum, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Count, OuterRef, Q, Subquery
 
+from wallet.exact_sums import money_sum, money_value
 from wallet.models import Bet, BetState, LedgerEntry, LedgerKind, Wallet
-
-_ZERO = Value(Decimal(0), output_field=DecimalField(max_digits=20, decimal_places=6))
 
 
 @dataclass(frozen=True)
@@ -54,10 +52,11 @@ def check_ledger(*, max_problems: int = 1000) -> LedgerReport:
 def _wallet_problems() -> Iterator[Problem | None]:
     last_after = LedgerEntry.objects.filter(wallet=OuterRef("pk")).order_by("-id")
     rows = Wallet.objects.annotate(
-        total=Coalesce(Sum("entries__amount"), _ZERO),
+        total=money_sum("entries__amount"),
         last=Subquery(last_after.values("balance_after")[:1]),
     ).values_list("player__account_id", "currency", "balance", "total", "last")
-    for account_id, currency, balance, total, last in rows.iterator(chunk_size=2000):
+    for account_id, currency, balance, raw_total, last in rows.iterator(chunk_size=2000):
+        total = money_value(raw_total)
         subject = f"wallet {account_id} {currency}"
         if balance != total:
             yield Problem("balance differs from its ledger", subject, f"{balance} != {total}")
@@ -80,7 +79,7 @@ def expected_net(bet: Bet) -> Decimal:
 
 def _bet_problems() -> Iterator[Problem | None]:
     bets = Bet.objects.annotate(
-        net=Coalesce(Sum("entries__amount"), _ZERO),
+        raw_net=money_sum("entries__amount"),
         stakes=Count("entries", filter=Q(entries__kind=LedgerKind.STAKE)),
     ).only("pk", "provider", "bet_key", "state", "stake", "win")
     for bet in bets.iterator(chunk_size=2000):
@@ -90,7 +89,8 @@ def _bet_problems() -> Iterator[Problem | None]:
             yield Problem("wrong number of stake rows", subject, str(bet.stakes))  # type: ignore[attr-defined]
             continue
         expected = expected_net(bet)
-        if bet.net != expected:  # type: ignore[attr-defined]
-            yield Problem("ledger rows disagree with state", subject, f"{bet.net} != {expected}")  # type: ignore[attr-defined]
+        net = money_value(bet.raw_net)  # type: ignore[attr-defined]
+        if net != expected:
+            yield Problem("ledger rows disagree with state", subject, f"{net} != {expected}")
             continue
         yield None

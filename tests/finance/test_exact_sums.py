@@ -1,8 +1,8 @@
 """Sums of 6-decimal amounts are exact on both databases (SQLite sums floats natively).
 
-No ``ledger_is_consistent`` here: ``check_ledger`` itself sums with SQLite's floats and reports
-false differences such as ``0.000568999999999598 != 0.000569`` on these amounts (noted for the
-lead); on PostgreSQL it is run at the end of each test.
+``check_ledger`` sums exactly on both databases too (``wallet.exact_sums``), but it runs after
+these tests only on PostgreSQL: some amounts here have more than the 15 significant digits that
+SQLite keeps in a stored balance (the demo database's limit, not the check's).
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from tests.finance.conftest import DAY1, DAY2, at, parse_csv, utc
 from tests.finance.test_summary import key, totals_from_export
 from tests.helpers import ON_POSTGRES, make_player
 from wallet.consistency import check_ledger
+from wallet.exact_sums import money_sum, money_value
 from wallet.models import LedgerEntry
-from wallet.reconciliation.exact import money_sum, money_value
 from wallet.reconciliation.filters import ReconciliationFilter
 from wallet.reconciliation.summary import summary_chunks
 from wallet.reconciliation.transactions import export_chunks

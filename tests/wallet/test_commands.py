@@ -78,3 +78,26 @@ def test_demo_refuses_to_run_in_production(settings) -> None:
     settings.DEMO_KEYS = False
     with pytest.raises(CommandError, match="never production"):
         run("demo", "--no-migrate")
+
+
+def test_check_ledger_sums_six_decimal_amounts_exactly_on_every_database() -> None:
+    """SQLite sums decimals as floats; the check must not report 0.000568999… != 0.000569.
+
+    (SQLite also stores a decimal as a float, so it keeps 15 significant digits: the demo
+    database only. PostgreSQL keeps every digit.)
+    """
+    from wallet.services import bet_cancel, bet_open
+
+    run("player_create", "p-1", "--currency", "USD", "--balance", "1000.000001")
+    for i in range(40):
+        bet_open(
+            provider="naga",
+            bet_key=f"k{i}",
+            tx_id=f"t{i}",
+            account_id="p-1",
+            currency="USD",
+            amount=Decimal("0.000569") * (i + 1),
+        )
+        if i % 3 == 0:
+            bet_cancel(provider="naga", bet_keys=[f"k{i}"])
+    assert "0 problems" in run("check_ledger")

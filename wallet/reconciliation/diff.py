@@ -28,9 +28,9 @@ from enum import StrEnum
 
 from django.db.models import Count, Max, Min
 
+from wallet.exact_sums import money_sum, money_value
 from wallet.models import BetState, LedgerEntry
 from wallet.reconciliation.cells import Cell, amount_cell, csv_chunks, text_cell, time_cell
-from wallet.reconciliation.exact import money_sum, money_value
 from wallet.reconciliation.filters import ReconciliationFilter, filtered_movements
 from wallet.reconciliation.statement import Statement
 from wallet.reconciliation.transactions import Column

@@ -28,9 +28,9 @@ from decimal import Decimal
 from django.db.models import Count, DateField, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import TruncDate
 
+from wallet.exact_sums import money_sum, money_value
 from wallet.models import Bet, LedgerEntry, LedgerKind
 from wallet.reconciliation.cells import Cell, amount_cell, csv_chunks, text_cell
-from wallet.reconciliation.exact import money_sum, money_value
 from wallet.reconciliation.filters import DateBasis, ReconciliationFilter, filtered_movements
 from wallet.reconciliation.transactions import Column
 
