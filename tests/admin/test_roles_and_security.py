@@ -18,6 +18,8 @@ VIEWS = {
     "wallet.view_playersession",
     "wallet.view_auditentry",
     "providers.view_journalentry",
+    "operator_cards.view_operatorcard",
+    "operator_cards.view_cardstatuschange",
 }
 
 
@@ -34,6 +36,8 @@ def test_the_migration_creates_the_three_roles() -> None:
         "wallet.cancel_bet",
         "wallet.resolve_bet",
         "wallet.review_bet",
+        "operator_cards.issue_operatorcard",
+        "operator_cards.cancel_operatorcard",
     }
     assert perms("Finance") == VIEWS | {"wallet.export_reconciliation"}
 

@@ -9,8 +9,9 @@ do not exist yet here, so this migration creates the ones it needs first. Revers
 the three groups (not the users in them).
 """
 
-from django.contrib.auth.management import create_permissions
 from django.db import migrations
+
+from wallet.migration_helpers import ensure_permissions
 
 VIEWABLE_MODELS = (
     ("wallet", "player"),
@@ -29,18 +30,9 @@ ROLES = {
 }
 
 
-def _ensure_permissions(apps, using):
-    for label in ("wallet", "providers"):
-        app_config = apps.get_app_config(label)
-        previous = getattr(app_config, "models_module", None)
-        app_config.models_module = previous or True  # create_permissions skips it when unset
-        create_permissions(app_config, apps=apps, verbosity=0, using=using)
-        app_config.models_module = previous
-
-
 def forward(apps, schema_editor):
     using = schema_editor.connection.alias
-    _ensure_permissions(apps, using)
+    ensure_permissions(apps, using, ("wallet", "providers"))
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")
     view = [
