@@ -62,7 +62,7 @@ def insert_bet_if_absent(bet: Bet) -> bool:
     values = [f.get_db_prep_save(f.pre_save(bet, add=True), connection) for f in fields]
     quote = connection.ops.quote_name
     table = quote(Bet._meta.db_table)
-    columns = ", ".join(quote(f.column) for f in fields)
+    columns = ", ".join(quote(f.column) for f in fields if f.column)
     placeholders = ", ".join(["%s"] * len(fields))
     # Only model metadata (quoted identifiers) is interpolated; values are parameters.
     sql = f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) "  # noqa: S608

@@ -9,7 +9,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import OperationalError, transaction
 from django.utils import timezone
 
@@ -50,7 +50,7 @@ def _busy_as_refusal(action: str) -> StaffActionRefused:
     )
 
 
-def bet_staff_cancel(*, bet_id: int, actor: AbstractBaseUser, reason: str) -> Decimal:
+def bet_staff_cancel(*, bet_id: int, actor: User, reason: str) -> Decimal:
     """Refund an open bet's stored stake and close it as cancelled. Returns the new balance."""
     reason = _require_reason(reason)
     try:
@@ -84,7 +84,7 @@ def bet_staff_cancel(*, bet_id: int, actor: AbstractBaseUser, reason: str) -> De
 
 
 def bet_staff_resolve(
-    *, bet_id: int, actor: AbstractBaseUser, reason: str, win_amount: Decimal = Decimal(0)
+    *, bet_id: int, actor: User, reason: str, win_amount: Decimal = Decimal(0)
 ) -> Decimal:
     """Close an open bet as settled, crediting ``win_amount`` (0: the bet lost)."""
     reason = _require_reason(reason)
@@ -120,7 +120,7 @@ def bet_staff_resolve(
         raise _busy_as_refusal("Resolve as settled") from exc
 
 
-def bet_mark_reviewed(*, bet_id: int, actor: AbstractBaseUser, reason: str) -> None:
+def bet_mark_reviewed(*, bet_id: int, actor: User, reason: str) -> None:
     """Clear a bet's review flag after staff have looked at it. Moves no money."""
     reason = _require_reason(reason)
     try:
@@ -138,7 +138,7 @@ def bet_mark_reviewed(*, bet_id: int, actor: AbstractBaseUser, reason: str) -> N
 
 
 def _audit(
-    actor: AbstractBaseUser,
+    actor: User,
     action: str,
     bet: Bet,
     reason: str,

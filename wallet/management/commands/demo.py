@@ -73,7 +73,6 @@ class Command(BaseCommand):
 
     def _bets(self) -> None:
         """A spread of bets in every state, made through the wallet services."""
-        usd = {"account_id": "demo_alice", "currency": "USD"}
         # Open debits (one old enough to look stuck once thresholds apply).
         for n in range(1, 4):
             bet_open(
@@ -82,7 +81,8 @@ class Command(BaseCommand):
                 tx_id=f"demo-tx-{n}",
                 amount=Decimal("5.00") * n,
                 round_id=f"demo-round-{n}",
-                **usd,
+                account_id="demo_alice",
+                currency="USD",
             )
         # Settled debit.
         bet_settle(
