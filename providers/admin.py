@@ -9,7 +9,7 @@ here with querystrings, which must keep working:
 
 The journal is the biggest table, so nothing here scans or counts it whole: filters offer
 fixed choices (no ``SELECT DISTINCT`` over the table), the search matches exact values only
-(indexable), and the paginator stops counting at ``COUNT_CAP`` rows.
+(indexable), and the paginator stops counting at 1000 rows.
 """
 
 from __future__ import annotations
@@ -19,31 +19,20 @@ from typing import Any
 
 from django.contrib import admin
 from django.contrib.admin import ShowFacets
-from django.core.paginator import Paginator
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
-from django.utils.functional import cached_property
 from django.utils.html import format_html
 from django.utils.http import urlencode
 
 from providers.base import Rejection
 from providers.models import JournalEntry
+from wallet.admin import BoundedPaginator
 from wallet.models import Bet
 from wallet.services import Outcome
 
-COUNT_CAP = 1000
 REPLAY_PREFIX = "replay:"  # adapters mark a repeated request's outcome "replay:<outcome>"
 RECENT_ROWS_FOR_ACTIONS = 5000
-
-
-class CappedPaginator(Paginator):
-    """Counts at most ``COUNT_CAP + 1`` rows (a LIMIT subquery) instead of the whole table."""
-
-    @cached_property
-    def count(self) -> int:  # type: ignore[override]
-        rows: QuerySet[Any] = self.object_list  # type: ignore[assignment]  # always a queryset here
-        return min(rows.order_by()[: COUNT_CAP + 1].count(), COUNT_CAP)
 
 
 class ProviderFilter(admin.SimpleListFilter):
@@ -170,7 +159,7 @@ class JournalEntryAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     ordering = ("-created_at", "-id")
     list_per_page = 50
-    paginator = CappedPaginator
+    paginator = BoundedPaginator  # the journal is the largest table: never count it whole
     show_full_result_count = False
     show_facets = ShowFacets.NEVER
     fieldsets = (

@@ -20,7 +20,6 @@ Settings are read at call time: ``VP_BASE_URL``, ``VP_AGENT_ID``, ``VP_API_KEY``
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import secrets
 import time
@@ -40,6 +39,7 @@ from urllib3.exceptions import MaxRetryError, NewConnectionError
 
 from providers.journal import REDACTED, mask, redact_headers
 from providers.models import Direction, JournalEntry
+from providers.vp import signature
 from providers.vp.crypto import VpCryptoError, decrypt, encrypt, vp_key
 from providers.wire import WireError, dumps, loads_object, to_jsonable
 
@@ -200,11 +200,6 @@ def iso_utc(moment: datetime) -> str:
     """ISO-8601 in UTC with milliseconds, e.g. ``2025-01-31T23:59:59.000Z``."""
     utc = moment.astimezone(UTC)
     return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
-
-
-def sign(agent_id: str, timestamp: str, nonce: str, cipher_text: str) -> str:
-    """``x-signature``: lowercase hex SHA-256 of ``agentId|timestamp|nonce|cipherText``."""
-    return hashlib.sha256(f"{agent_id}|{timestamp}|{nonce}|{cipher_text}".encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -403,7 +398,7 @@ class VpClient:
             "x-agentid": cfg.agent_id,
             "x-timestamp": timestamp,
             "x-nonce": nonce,
-            "x-signature": sign(cfg.agent_id, timestamp, nonce, cipher_text),
+            "x-signature": signature.sign(cfg.agent_id, timestamp, nonce, cipher_text),
         }
         if bearer is not None:
             headers["Authorization"] = f"Bearer {bearer}"
