@@ -43,13 +43,18 @@ def _short(exc: BaseException) -> str:
 
 
 def lock_bets(provider: str, bet_keys: Iterable[str]) -> dict[str, Bet]:
-    """Lock the existing bets with these keys, in key order; returns them by key."""
-    keys = sorted(set(bet_keys))
-    if len(keys) == 1:
-        bet = Bet.objects.select_for_update().filter(provider=provider, bet_key=keys[0]).first()
-        return {bet.bet_key: bet} if bet else {}
-    bets = Bet.objects.select_for_update().filter(provider=provider, bet_key__in=keys)
-    return {bet.bet_key: bet for bet in bets.order_by("bet_key")}
+    """Lock the existing bets with these keys, one by one in Python's key order.
+
+    Every service locks several bets in this same order (``sorted``), never in the database's
+    collation order, which can differ (``"a-b"`` and ``"ab"``) and would let two requests over
+    the same bets deadlock. Several bets in one call are rare (JDB settles and cancels).
+    """
+    locked: dict[str, Bet] = {}
+    for key in sorted(set(bet_keys)):
+        bet = Bet.objects.select_for_update().filter(provider=provider, bet_key=key).first()
+        if bet is not None:
+            locked[key] = bet
+    return locked
 
 
 def insert_bet_if_absent(bet: Bet) -> bool:
