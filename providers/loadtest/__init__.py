@@ -1,0 +1,14 @@
+"""The load harness behind ``manage.py loadtest`` (README, "Performance").
+
+It lives in ``providers`` because it speaks the providers' protocols: it builds every request
+with the provider's own client (``providers.<slug>.client``), exactly as the provider encrypts
+or signs it, and drives a running server over HTTP. The wallet knows nothing of it.
+
+- ``seed``: players, wallets, sessions and bets written with set-based SQL, consistent with
+  ``check_ledger`` from the start.
+- ``requests``: the provider requests, built and framed as raw HTTP before the clock starts.
+- ``driver``: asyncio clients on kept-alive connections, latency per request, retry rounds.
+- ``ceiling``: the same cancel in raw SQL, for a machine-independent ratio.
+- ``scenarios``: what each scenario seeds, sends and checks afterwards.
+- ``run``: one run from seeding to ``check_ledger``.
+"""

@@ -1,0 +1,221 @@
+"""What each scenario seeds, which requests it sends, and what the database must show after.
+
+- ``cancel-storm``: every seeded bet cancelled once, a share of them (default 10 %) twice.
+  JDB, Naga and Buffalo cancel open debits (a refund each); VP has only bet-and-settle rounds,
+  so its rollbacks hit settled rounds and answer "established" (2003) under the default policy.
+- ``retry-storm``: the same, every cancel sent twice, shuffled so that twins race each other,
+  from many connections; "try again" answers are resent until drained.
+- ``bet-settle``: each bet taken and then settled (JDB 9 + 10, Naga place-bet + payout,
+  Buffalo debit + credit; VP's betNSettle does both in one call).
+- ``mixed``: balance reads, bet-and-settle flows and cancels in equal shares, shuffled.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db import connection
+
+from providers.loadtest.requests import Flow, RequestFactory
+from providers.loadtest.seed import Players, SeededBets, seed_bets, stake_of, win_of
+
+SCENARIOS = ("cancel-storm", "retry-storm", "bet-settle", "mixed")
+PROVIDERS = ("jdb", "vp", "naga", "buffalo")
+#: Providers with open debits to cancel (VP's bets settle in the same call).
+DEBIT_PROVIDERS = ("jdb", "naga", "buffalo")
+
+
+@dataclass
+class Plan:
+    flows: list[Flow]
+    cancelled: list[SeededBets] = field(default_factory=list)
+    settled_flows: dict[str, tuple[str, int]] = field(default_factory=dict)  # provider: keys
+
+
+def split(total: int, providers: tuple[str, ...]) -> dict[str, int]:
+    """``total`` spread over ``providers`` as evenly as whole numbers allow."""
+    base, extra = divmod(total, len(providers))
+    return {p: base + (1 if i < extra else 0) for i, p in enumerate(providers)}
+
+
+def seed_for_cancels(players: Players, counts: dict[str, int], label: str) -> list[SeededBets]:
+    """Open debits for JDB, Naga and Buffalo; settled bet-and-settle rounds for VP."""
+    return [
+        seed_bets(players, p, f"{players.tag}{label}{p[0]}", n, settled=p == "vp")
+        for p, n in counts.items()
+        if n
+    ]
+
+
+def cancel_flows(
+    factory: RequestFactory,
+    seeded: list[SeededBets],
+    *,
+    repeat_every: int | None,
+    twice: bool,
+) -> list[Flow]:
+    """One cancel per bet; a second copy for every ``repeat_every``-th bet, or for all.
+
+    ``twice`` (the retry storm) sends the very same bytes again, as a provider resends a
+    request that timed out; VP's copy is signed anew (fresh nonce), as VP would.
+    """
+    flows: list[Flow] = []
+    for bets in seeded:
+        for n in range(1, bets.count + 1):
+            slot = bets.players.slot_of(n)
+            first = factory.cancel(bets.provider, bets.key(n), n, slot)
+            flows.append([first])
+            if twice:
+                copy = (
+                    factory.cancel(bets.provider, bets.key(n), n, slot, repeat=True)
+                    if bets.provider == "vp"
+                    else first
+                )
+                flows.append([copy])
+            elif repeat_every and n % repeat_every == 0:
+                flows.append([factory.cancel(bets.provider, bets.key(n), n, slot, repeat=True)])
+    return flows
+
+
+def bet_settle_flows(
+    factory: RequestFactory, players: Players, counts: dict[str, int], label: str
+) -> tuple[list[Flow], dict[str, tuple[str, int]]]:
+    flows: list[Flow] = []
+    made: dict[str, tuple[str, int]] = {}
+    for provider, count in counts.items():
+        prefix = f"{players.tag}{label}{provider[0]}"
+        made[provider] = (prefix, count)
+        for n in range(1, count + 1):
+            flows.append(factory.bet_and_settle(provider, f"{prefix}{n}", n, players.slot_of(n)))
+    return flows, made
+
+
+def balance_flows(factory: RequestFactory, players: Players, counts: dict[str, int]) -> list[Flow]:
+    return [
+        [factory.balance(provider, players.slot_of(n))]
+        for provider, count in counts.items()
+        for n in range(1, count + 1)
+    ]
+
+
+def plan(
+    scenario: str,
+    factory: RequestFactory,
+    players: Players,
+    providers: tuple[str, ...],
+    bets: int,
+    *,
+    repeat: float,
+    rng: random.Random,
+) -> Plan:
+    """Seed what ``scenario`` needs and build its requests (before any clock starts)."""
+    if scenario in ("cancel-storm", "retry-storm"):
+        seeded = seed_for_cancels(players, split(bets, providers), "c")
+        every = round(1 / repeat) if repeat > 0 else None
+        flows = cancel_flows(factory, seeded, repeat_every=every, twice=scenario == "retry-storm")
+        result = Plan(flows, cancelled=seeded)
+    elif scenario == "bet-settle":
+        flows, made = bet_settle_flows(factory, players, split(bets, providers), "s")
+        result = Plan(flows, settled_flows=made)
+    elif scenario == "mixed":
+        thirds = split(bets, ("cancel", "flow", "balance"))
+        seeded = seed_for_cancels(players, split(thirds["cancel"], providers), "c")
+        cancels = cancel_flows(factory, seeded, repeat_every=None, twice=False)
+        settles, made = bet_settle_flows(factory, players, split(thirds["flow"], providers), "s")
+        balances = balance_flows(factory, players, split(thirds["balance"], providers))
+        result = Plan(cancels + settles + balances, cancelled=seeded, settled_flows=made)
+    else:
+        raise ValueError(f"unknown scenario {scenario!r}")
+    rng.shuffle(result.flows)
+    return result
+
+
+# --- what the database must show afterwards ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CancelCheck:
+    provider: str
+    settled_rounds: bool  # VP's bet-and-settle rounds rather than open debits
+    bets: int
+    cancelled: int
+    decided: int  # bets with a stored cancel decision
+    refunds: int
+    refunded: Decimal
+    expected_refunded: Decimal
+
+    @property
+    def ok(self) -> bool:
+        if self.settled_rounds and self.refunds == 0:
+            # Rounds kept (the default policy): each decided once, no money back.
+            return self.decided == self.bets and self.cancelled == 0
+        return (
+            self.cancelled == self.bets
+            and self.decided == self.bets
+            and self.refunds == self.bets
+            and self.refunded == self.expected_refunded
+        )
+
+    def text(self) -> str:
+        verdict = "ok" if self.ok else "WRONG"
+        return (
+            f"{self.provider}: {self.bets} bets, {self.cancelled} cancelled, "
+            f"{self.refunds} refund rows totalling {self.refunded} "
+            f"(expected {self.expected_refunded}, or none where rounds are kept): {verdict}"
+        )
+
+
+def check_cancels(seeded: SeededBets) -> CancelCheck:
+    """Each bet refunded exactly once (VP: each round decided once), nothing more."""
+    pattern = f"{seeded.prefix}%"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT count(*), count(*) FILTER (WHERE state = 'cancelled'),
+                   count(*) FILTER (WHERE cancel_outcome <> '')
+            FROM wallet_bet WHERE provider = %s AND bet_key LIKE %s
+            """,
+            [seeded.provider, pattern],
+        )
+        bets, cancelled, decided = cursor.fetchone()
+        cursor.execute(
+            """
+            SELECT count(*), coalesce(sum(l.amount), 0)
+            FROM wallet_ledgerentry l JOIN wallet_bet b ON b.id = l.bet_id
+            WHERE b.provider = %s AND b.bet_key LIKE %s AND l.kind IN ('refund', 'reversal')
+            """,
+            [seeded.provider, pattern],
+        )
+        refunds, refunded = cursor.fetchone()
+    # A refund returns the stake; a reversed round returns the stake and takes the win back.
+    expected = sum(
+        (stake_of(n) - (win_of(n) if seeded.settled else 0) for n in range(1, seeded.count + 1)),
+        Decimal(0),
+    )
+    return CancelCheck(
+        seeded.provider, seeded.settled, bets, cancelled, decided, refunds, refunded, expected
+    )
+
+
+def count_states(provider: str, prefix: str) -> dict[str, int]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT state, count(*) FROM wallet_bet WHERE provider = %s AND bet_key LIKE %s "
+            "GROUP BY state",
+            [provider, f"{prefix}%"],
+        )
+        return dict(cursor.fetchall())
+
+
+def journal_rows_after(last_id: int) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM providers_journalentry WHERE id > %s", [last_id])
+        return int(cursor.fetchone()[0])
+
+
+def journal_last_id() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT coalesce(max(id), 0) FROM providers_journalentry")
+        return int(cursor.fetchone()[0])
