@@ -109,7 +109,8 @@ def execute(options: Options, say: Say) -> dict[str, Any]:
     say(figures.text())
     say(
         f"  answers: {_answers(result)}; errors {result.errors} "
-        f"(transport {result.transport_errors}), try again {result.try_again} (resent, {result.rounds} rounds), "
+        f"(transport {result.transport_errors}), try again {result.try_again} "
+        f"(resent, {result.rounds} rounds), "
         f"undrained {result.undrained}, first pass {result.first_pass_s:.2f} s"
     )
     for example in result.error_examples:
