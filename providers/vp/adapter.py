@@ -18,7 +18,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from providers.base import InboundCall, ProviderAdapter, ProviderAnswer, Refused, Rejection
 from providers.fields import BadInput
-from providers.vp import answers, commands, signature
+from providers.vp import answers, commands, nonces, signature
 from providers.vp.answers import VpStatus
 from providers.vp.crypto import VpCryptoError, decrypt, vp_key
 from providers.wire import WireError, loads_object
@@ -57,6 +57,8 @@ class VpAdapter(ProviderAdapter):
         except signature.SignatureError as exc:
             call.journal.signature_form = signature.SignatureForm.REFUSED
             raise Refused(Rejection.AUTH_FAILED, str(exc)) from exc
+        if form != signature.SignatureForm.ABSENT:
+            _claim_nonce(call)
         call.journal.signature_form = form
         action = payload.get("action")
         if action is None:
@@ -102,6 +104,19 @@ def _decrypt_payload(cipher_text: str) -> dict[str, Any]:
         return loads_object(plaintext)
     except WireError as exc:
         raise Refused(Rejection.BAD_INPUT, f"decrypted text: {exc}") from exc
+
+
+def _claim_nonce(call: InboundCall) -> None:
+    """Refuse a signed callback whose ``x-nonce`` was already used (a replayed copy).
+
+    Called once the headers verified, so both are present and the timestamp is a number.
+    """
+    headers = call.request.headers
+    nonce = str(headers.get(signature.NONCE_HEADER))
+    timestamp_ms = int(str(headers.get(signature.TIMESTAMP_HEADER)))
+    if not nonces.claim(nonce, timestamp_ms=timestamp_ms):
+        call.journal.signature_form = signature.SignatureForm.REFUSED
+        raise Refused(Rejection.AUTH_FAILED, f"{signature.NONCE_HEADER} was already used (replay)")
 
 
 def _note_payload(call: InboundCall, payload: dict[str, Any]) -> None:
