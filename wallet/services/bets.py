@@ -259,12 +259,14 @@ def _repeat_of_open(bet: Bet, asked: Bet) -> WalletResult:
             flag(bet, "The bet arrived after its cancel; it was refused and no money moved.")
             save_bet(bet, "late_arrival_at", "details", "needs_review", "review_reason")
         return _answer(Outcome.BET_CANCELLED, asked.wallet_id, asked.currency, bet)
+    # Refusals show the caller's balance: the key may belong to another player, whose balance
+    # must not reach this caller's answer.
     if bet.state == BetState.CANCELLED:
-        return _answer(Outcome.BET_CANCELLED, bet.wallet_id, bet.currency, bet)
+        return _answer(Outcome.BET_CANCELLED, asked.wallet_id, asked.currency, bet)
     if not _same_opening(bet, asked):
         flag(bet, "The bet id was reused with other content (amount, player or round).")
         save_bet(bet, "needs_review", "review_reason")
-        return _answer(Outcome.MISMATCH, bet.wallet_id, bet.currency, bet)
+        return _answer(Outcome.MISMATCH, asked.wallet_id, asked.currency, bet)
     return _answer(Outcome(bet.open_outcome), bet.wallet_id, bet.currency, bet, replay=True)
 
 
