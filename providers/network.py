@@ -39,8 +39,18 @@ def client_ip(request: HttpRequest, trusted_proxies: tuple[str, ...]) -> str:
     hops = [h.strip() for h in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
     for hop in reversed([h for h in hops if h]):
         if not _in(hop, proxies):
-            return hop
+            # Our proxies append real addresses; anything else was written by the caller, so
+            # the caller is unknown ("" passes no allowlist and is journaled as no address).
+            return hop if _is_address(hop) else ""
     return peer
+
+
+def _is_address(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
 
 
 def ip_allowed(address: str, allowlist: tuple[str, ...]) -> bool:
