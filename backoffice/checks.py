@@ -1,11 +1,43 @@
-"""Deployment checks (``manage.py check --deploy``): no demo keys, well-formed provider secrets."""
+"""Deployment checks (``manage.py check --deploy``): provider secrets present and usable.
+
+Each provider reads its settings at call time, so a missing or malformed one shows only when
+that provider calls, as a refusal or a "try again" on every request. These checks say so
+before the first call: errors for settings that cannot work, warnings for settings that leave
+a provider (or the allowlists) unable to serve.
+"""
 
 from __future__ import annotations
 
+import ipaddress
+import re
+from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
+
+_BUFFALO_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,40}")
+_CURRENCY_ENTRY = re.compile(r"\s*[^:,\s]+\s*:\s*[A-Z]{3}\s*")
+
+#: The settings without which each provider refuses (or cannot answer) every callback.
+REQUIRED: dict[str, tuple[str, ...]] = {
+    "JDB": ("JDB_AES_KEY", "JDB_AES_IV"),
+    "VP": ("VP_AGENT_ID", "VP_API_KEY"),
+    "Naga": ("NAGA_PUBLIC_KEY", "NAGA_GROUP_CODE", "NAGA_BRAND_CODE"),
+    "Buffalo": ("BUFFALO_AUTH_TOKEN",),
+}
+ADDRESS_LISTS = (
+    "TRUSTED_PROXIES",
+    "JDB_ALLOWED_IPS",
+    "VP_ALLOWED_IPS",
+    "NAGA_ALLOWED_IPS",
+    "BUFFALO_ALLOWED_IPS",
+)
+POLICIES = ("JDB_CANCEL_SETTLED", "VP_ROLLBACK_SETTLED")
+
+
+def _setting(name: str) -> Any:
+    return getattr(settings, name, "") or ""
 
 
 @register(Tags.security, deploy=True)
@@ -20,10 +52,10 @@ def provider_secrets(app_configs: Any = None, **kwargs: Any) -> list[CheckMessag
             )
         )
     for name, length in (("JDB_AES_KEY", 16), ("JDB_AES_IV", 16)):
-        value = getattr(settings, name, "")
+        value = _setting(name)
         if value and len(value.encode()) != length:
             messages.append(Error(f"{name} must be {length} bytes.", id="backoffice.E002"))
-    vp_key = getattr(settings, "VP_API_KEY", "")
+    vp_key = _setting("VP_API_KEY")
     if vp_key:
         try:
             ok = len(bytes.fromhex(vp_key)) == 32
@@ -33,6 +65,10 @@ def provider_secrets(app_configs: Any = None, **kwargs: Any) -> list[CheckMessag
             messages.append(
                 Error("VP_API_KEY must be 64 hexadecimal characters.", id="backoffice.E003")
             )
+    messages += _naga_key()
+    messages += _shapes()
+    messages += _address_lists()
+    messages += _missing()
     if not settings.TRUSTED_PROXIES:
         messages.append(
             Warning(
@@ -43,4 +79,108 @@ def provider_secrets(app_configs: Any = None, **kwargs: Any) -> list[CheckMessag
                 id="backoffice.W001",
             )
         )
+    base_url = str(_setting("VP_BASE_URL"))
+    if base_url and not base_url.lower().startswith("https://"):
+        messages.append(
+            Warning(
+                "VP_BASE_URL is not https: the bearer token of every operator-card call "
+                "would cross the network in clear.",
+                id="backoffice.W003",
+            )
+        )
+    return messages
+
+
+def _naga_key() -> list[CheckMessage]:
+    """NAGA_PUBLIC_KEY must load (PEM text or a readable file, RSA of at least 1024 bits)."""
+    if not _setting("NAGA_PUBLIC_KEY"):
+        return []
+    from providers.naga.signing import NagaKeyError, load_public_key
+
+    try:
+        load_public_key(str(_setting("NAGA_PUBLIC_KEY")))
+    except NagaKeyError as exc:  # the message names the problem, never the key
+        return [Error(f"NAGA_PUBLIC_KEY cannot be used: {exc}", id="backoffice.E004")]
+    return []
+
+
+def _shapes() -> list[CheckMessage]:
+    messages: list[CheckMessage] = []
+    token = str(_setting("BUFFALO_AUTH_TOKEN"))
+    if token and not _BUFFALO_TOKEN.fullmatch(token):
+        messages.append(
+            Error(
+                "BUFFALO_AUTH_TOKEN must be 1 to 40 characters of A-Z, a-z, 0-9, _ and -.",
+                id="backoffice.E005",
+            )
+        )
+    for name in ("NAGA_GROUP_CODE", "NAGA_BRAND_CODE"):
+        code = str(_setting(name))
+        if code and len(code) != 4:
+            messages.append(Error(f"{name} must be 4 characters.", id="backoffice.E006"))
+    for name in POLICIES:
+        value = str(getattr(settings, name, "keep") or "keep").strip().lower()
+        if value not in ("keep", "reverse"):
+            messages.append(
+                Error(f"{name} must be 'keep' or 'reverse', not {value!r}.", id="backoffice.E008")
+            )
+    currency_map = str(_setting("JDB_CURRENCY_MAP"))
+    entries = [e for e in currency_map.split(",") if e.strip()]
+    if any(not _CURRENCY_ENTRY.fullmatch(entry) for entry in entries):
+        messages.append(
+            Error(
+                "JDB_CURRENCY_MAP must be JDBCODE:ISO pairs separated by commas (RB:CNY,RM:MYR).",
+                id="backoffice.E009",
+            )
+        )
+    return messages
+
+
+def _address_lists() -> list[CheckMessage]:
+    """Every allowlist and TRUSTED_PROXIES entry must be an address or a network.
+
+    A bad entry would otherwise fail every request of that provider (or, for TRUSTED_PROXIES,
+    every provider) when the list is first read.
+    """
+    messages: list[CheckMessage] = []
+    for name in ADDRESS_LISTS:
+        bad = [entry for entry in _entries(getattr(settings, name, ())) if not _network(entry)]
+        if bad:
+            messages.append(
+                Error(
+                    f"{name} holds entries that are not addresses or networks: "
+                    f"{', '.join(repr(b) for b in bad[:5])}.",
+                    id="backoffice.E007",
+                )
+            )
+    return messages
+
+
+def _entries(value: Iterable[str] | str) -> list[str]:
+    items = value.split(",") if isinstance(value, str) else list(value or ())
+    return [str(item).strip() for item in items if str(item).strip()]
+
+
+def _network(entry: str) -> bool:
+    try:
+        ipaddress.ip_network(entry, strict=False)
+    except ValueError:
+        return False
+    return True
+
+
+def _missing() -> list[CheckMessage]:
+    messages: list[CheckMessage] = []
+    for provider, names in REQUIRED.items():
+        missing = [name for name in names if not _setting(name)]
+        if missing:
+            messages.append(
+                Warning(
+                    f"{provider} is not configured ({', '.join(missing)} not set): it will "
+                    "refuse, or ask to retry, every callback.",
+                    hint="Set them in the environment; leave them unset only for a provider "
+                    "this installation does not serve.",
+                    id="backoffice.W002",
+                )
+            )
     return messages
