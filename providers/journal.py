@@ -1,9 +1,19 @@
-"""Writing journal rows: redaction of secrets, then one INSERT outside any money transaction."""
+"""Writing journal rows: redaction of secrets, then one INSERT.
+
+The endpoint writes the row inside the money transaction when the request moved money and
+succeeded (one commit per request), and in a transaction of its own otherwise, so that the row
+survives whatever failed.
+"""
 
 from __future__ import annotations
 
+import functools
 import logging
 from typing import Any
+
+from django.db import connection
+from django.db.models import Field
+from django.utils import timezone
 
 from providers.base import InboundCall, ProviderAnswer
 from providers.models import Direction, JournalEntry
@@ -52,28 +62,69 @@ def write_inbound(
     secret_fields: frozenset[str],
     latency_us: int,
 ) -> None:
-    draft = call.journal
+    """Journal a request in its own transaction; never raises (the answer stands)."""
     try:
-        JournalEntry.objects.create(
-            direction=Direction.INBOUND,
-            provider=provider,
-            action=draft.action[:64],
-            path=call.request.path[:255],
-            request_id=call.request_id,
-            client_ip=call.client_ip or None,
-            headers=redact_headers(call.request.headers),
-            payload=to_jsonable(redact_payload(draft.payload, secret_fields)),
-            body_bytes=len(call.body),
-            # Answers can carry secrets too (a Buffalo ``check`` returns the new sid).
-            answer=to_jsonable(redact_payload(answer.body, secret_fields)),
-            http_status=answer.http_status,
-            latency_us=min(latency_us, 2**31 - 1),
-            outcome=(draft.outcome or answer.outcome)[:32],
-            error=draft.error[:2000],
-            bet_key=draft.bet_key[:128],
-            account_id=draft.account_id[:64],
-            is_cancel=draft.is_cancel,
-            signature_form=draft.signature_form[:32],
+        insert_inbound(
+            call, answer, provider=provider, secret_fields=secret_fields, latency_us=latency_us
         )
     except Exception:  # the answer stands even if the journal cannot be written
         log.exception("journal write failed for %s request %s", provider, call.request_id)
+
+
+def insert_inbound(
+    call: InboundCall,
+    answer: ProviderAnswer,
+    *,
+    provider: str,
+    secret_fields: frozenset[str],
+    latency_us: int,
+) -> None:
+    """INSERT the journal row of a request in the current transaction (raises on failure).
+
+    The endpoint calls this inside the money transaction when processing succeeded, so the
+    movement and its journal row commit together.
+    """
+    draft = call.journal
+    _insert(
+        {
+            "created_at": timezone.now(),
+            "direction": Direction.INBOUND,
+            "provider": provider,
+            "action": draft.action[:64],
+            "path": call.request.path[:255],
+            "request_id": call.request_id,
+            "client_ip": call.client_ip or None,
+            "headers": redact_headers(call.request.headers),
+            "payload": to_jsonable(redact_payload(draft.payload, secret_fields)),
+            "body_bytes": len(call.body),
+            # Answers can carry secrets too (a Buffalo ``check`` returns the new sid).
+            "answer": to_jsonable(redact_payload(answer.body, secret_fields)),
+            "http_status": answer.http_status,
+            "latency_us": min(latency_us, 2**31 - 1),
+            "outcome": (draft.outcome or answer.outcome)[:32],
+            "error": draft.error[:2000],
+            "bet_key": draft.bet_key[:128],
+            "account_id": draft.account_id[:64],
+            "is_cancel": draft.is_cancel,
+            "signature_form": draft.signature_form[:32],
+        }
+    )
+
+
+@functools.cache
+def _insert_sql() -> tuple[str, tuple[Field[Any, Any], ...]]:
+    fields = tuple(f for f in JournalEntry._meta.concrete_fields if not f.primary_key)
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(str(f.column)) for f in fields)
+    placeholders = ", ".join(["%s"] * len(fields))
+    # Only model metadata (quoted column names) is interpolated; values are parameters.
+    sql = f"INSERT INTO {quote(JournalEntry._meta.db_table)} ({columns}) VALUES ({placeholders})"  # noqa: S608
+    return sql, fields  # type: ignore[return-value]
+
+
+def _insert(values: dict[str, Any]) -> None:
+    """One INSERT without the ORM's per-call compiling (the journal is on every request)."""
+    sql, fields = _insert_sql()
+    params = [f.get_db_prep_save(values[f.name], connection) for f in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)

@@ -3,6 +3,12 @@
 request → body limit → IP allowlist → adapter (authenticate, decode, validate, wallet service,
 encode) → journal row → answer. No request-wide transaction: the wallet service owns its own,
 and the journal row is written whatever happened to it.
+
+One commit per request on the happy path: the endpoint holds the commit of the wallet service's
+transaction (``wallet.services.hold_commit``), writes the journal row in it, then commits. When
+anything failed (a refusal, a busy wallet, an exception, the journal INSERT or the commit
+itself), nothing of the movement stands and the journal row is written in its own transaction,
+with the provider's "try again" answer where the failure came after the wallet had decided.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from providers import journal
 from providers.base import InboundCall, ProviderAdapter, ProviderAnswer, Refused, Rejection
 from providers.network import client_ip, ip_allowed
 from providers.wire import dumps
+from wallet.services import HeldCommit, hold_commit
 
 log = logging.getLogger(__name__)
 
@@ -36,15 +43,19 @@ def endpoint(adapter: ProviderAdapter):  # type: ignore[no-untyped-def]
             client_ip=client_ip(request, tuple(settings.TRUSTED_PROXIES)),
             request_id=request.headers.get("X-Request-ID", "")[:64] or uuid.uuid4().hex,
         )
-        answer = _answer(adapter, call)
-        latency_us = (time.perf_counter_ns() - started) // 1000
-        journal.write_inbound(
-            call,
-            answer,
-            provider=adapter.slug,
-            secret_fields=adapter.secret_fields,
-            latency_us=latency_us,
-        )
+        with hold_commit() as held:
+            answer = _answer(adapter, call, held)
+            latency_us = (time.perf_counter_ns() - started) // 1000
+            if held.open:
+                answer = _journal_and_commit(adapter, call, answer, held, latency_us)
+            else:
+                journal.write_inbound(
+                    call,
+                    answer,
+                    provider=adapter.slug,
+                    secret_fields=adapter.secret_fields,
+                    latency_us=latency_us,
+                )
         response = HttpResponse(
             dumps(answer.body), status=answer.http_status, content_type="application/json"
         )
@@ -55,7 +66,8 @@ def endpoint(adapter: ProviderAdapter):  # type: ignore[no-untyped-def]
     return view
 
 
-def _answer(adapter: ProviderAdapter, call: InboundCall) -> ProviderAnswer:
+def _answer(adapter: ProviderAdapter, call: InboundCall, held: HeldCommit) -> ProviderAnswer:
+    """The adapter's answer; a refusal when anything failed, with no movement left standing."""
     try:
         if call.request.method != "POST":
             raise Refused(Rejection.BAD_INPUT, "only POST is accepted")
@@ -66,14 +78,59 @@ def _answer(adapter: ProviderAdapter, call: InboundCall) -> ProviderAnswer:
             raise Refused(Rejection.UNKNOWN_ACTION, f"unknown function {call.function[:40]!r}")
         return adapter.handle(call)
     except Refused as refusal:
+        held.rollback()  # a refusal after the wallet decided: the movement must not stand
         call.journal.outcome = refusal.kind.value
         call.journal.error = refusal.message
         return _safe_refusal(adapter, call, refusal.kind, refusal.message)
     except Exception as exc:
+        held.rollback()
         log.exception("%s request %s failed", adapter.slug, call.request_id)
         call.journal.outcome = Rejection.UNEXPECTED.value
         call.journal.error = f"{type(exc).__name__}: {str(exc)[:500]}"
-        return _safe_refusal(adapter, call, Rejection.UNEXPECTED, "internal error, try again")
+        return _unexpected(adapter, call)
+
+
+def _journal_and_commit(
+    adapter: ProviderAdapter,
+    call: InboundCall,
+    answer: ProviderAnswer,
+    held: HeldCommit,
+    latency_us: int,
+) -> ProviderAnswer:
+    """Write the journal row in the held money transaction and commit both together.
+
+    If either fails, the movement is rolled back, so the answer the provider gets is the
+    "try again" of an unexpected failure (never a success for money that did not move), and
+    that answer is journaled in a transaction of its own.
+    """
+    try:
+        journal.insert_inbound(
+            call,
+            answer,
+            provider=adapter.slug,
+            secret_fields=adapter.secret_fields,
+            latency_us=latency_us,
+        )
+        held.commit()
+        return answer
+    except Exception as exc:
+        log.exception("%s request %s could not commit", adapter.slug, call.request_id)
+        held.rollback()
+        call.journal.outcome = Rejection.UNEXPECTED.value
+        call.journal.error = f"not committed: {type(exc).__name__}: {str(exc)[:500]}"
+        refusal = _unexpected(adapter, call)
+        journal.write_inbound(
+            call,
+            refusal,
+            provider=adapter.slug,
+            secret_fields=adapter.secret_fields,
+            latency_us=latency_us,
+        )
+        return refusal
+
+
+def _unexpected(adapter: ProviderAdapter, call: InboundCall) -> ProviderAnswer:
+    return _safe_refusal(adapter, call, Rejection.UNEXPECTED, "internal error, try again")
 
 
 def _safe_refusal(

@@ -6,13 +6,15 @@ the new balance), append the refund row with that balance, close the bet, commit
 Django, no journal, no decryption: what the database alone can do on this machine. Our endpoint's
 rate divided by this one is a ratio that means the same on a laptop and on a server.
 
-The clients are asyncio tasks on psycopg's async connections in this process (statements are
-prepared by psycopg after their fifth use, as a plain psycopg program would).
+The clients must not be what limits the ceiling (a slow client would flatter the ratio), so each
+is a thread driving libpq directly (``psycopg.pq``, the C implementation: the GIL is released
+while a statement runs) with prepared statements and text parameters: a few microseconds of
+Python per statement, close to what ``pgbench`` spends.
 """
 
 from __future__ import annotations
 
-import asyncio
+import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -20,25 +22,34 @@ from typing import Any
 
 import psycopg
 from django.conf import settings
+from psycopg import pq
 
 from providers.loadtest.seed import SeededBets
 
-LOCK_BET = (
-    "SELECT id, wallet_id, stake FROM wallet_bet "
-    "WHERE provider = %s AND bet_key = %s AND state = 'open' FOR UPDATE"
-)
-MOVE_WALLET = (
-    "UPDATE wallet_wallet SET balance = balance + %s, updated_at = now() "
-    "WHERE id = %s RETURNING balance"
-)
-APPEND_REFUND = (
-    "INSERT INTO wallet_ledgerentry (wallet_id, bet_id, kind, amount, balance_after, provider, "
-    "provider_tx_id, reason, created_at) VALUES (%s, %s, 'refund', %s, %s, %s, %s, '', now())"
-)
-CLOSE_BET = (
-    "UPDATE wallet_bet SET state = 'cancelled', cancel_outcome = 'cancelled', "
-    "cancelled_at = now(), updated_at = now() WHERE id = %s"
-)
+STATEMENTS: dict[bytes, bytes] = {
+    b"lock_bet": (
+        b"SELECT id, wallet_id, stake FROM wallet_bet "
+        b"WHERE provider = $1 AND bet_key = $2 AND state = 'open' FOR UPDATE"
+    ),
+    b"move_wallet": (
+        b"UPDATE wallet_wallet SET balance = balance + $1, updated_at = now() "
+        b"WHERE id = $2 RETURNING balance"
+    ),
+    b"append_refund": (
+        b"INSERT INTO wallet_ledgerentry (wallet_id, bet_id, kind, amount, balance_after, "
+        b"provider, provider_tx_id, reason, created_at) "
+        b"VALUES ($1, $2, 'refund', $3, $4, $5, $6, '', now())"
+    ),
+    b"close_bet": (
+        b"UPDATE wallet_bet SET state = 'cancelled', cancel_outcome = 'cancelled', "
+        b"cancelled_at = now(), updated_at = now() WHERE id = $1"
+    ),
+}
+STATEMENTS_PER_CANCEL = 6  # BEGIN, the four above, COMMIT
+
+
+class CeilingError(RuntimeError):
+    """A statement of the raw-SQL cancel failed."""
 
 
 @dataclass
@@ -47,6 +58,7 @@ class CeilingResult:
     elapsed_s: float = 0.0
     client_cpu_s: float = 0.0
     missing: int = 0  # bets that were not open (should be 0)
+    errors: list[str] = field(default_factory=list)
 
 
 def connection_kwargs() -> dict[str, Any]:
@@ -67,49 +79,88 @@ def connection_kwargs() -> dict[str, Any]:
 
 def run_ceiling(bets: SeededBets, concurrency: int) -> CeilingResult:
     """Cancel every seeded open bet with raw SQL from ``concurrency`` connections."""
-    return asyncio.run(_run(bets, concurrency))
-
-
-async def _run(bets: SeededBets, concurrency: int) -> CeilingResult:
     result = CeilingResult()
     connections = [
-        await psycopg.AsyncConnection.connect(**connection_kwargs(), autocommit=True)
+        psycopg.Connection.connect(**connection_kwargs(), autocommit=True)
         for _ in range(concurrency)
     ]
-    keys: deque[str] = deque(bets.key(n) for n in range(1, bets.count + 1))
+    for connection in connections:
+        for name, sql in STATEMENTS.items():
+            _check(connection.pgconn.prepare(name, sql), name)
+    keys: deque[bytes] = deque(bets.key(n).encode() for n in range(1, bets.count + 1))
+    lock = threading.Lock()
+    threads = [
+        threading.Thread(
+            target=_client, args=(c.pgconn, bets.provider.encode(), keys, result, lock)
+        )
+        for c in connections
+    ]
     cpu0, t0 = time.process_time(), time.perf_counter()
-    try:
-        await asyncio.gather(*(_client(c, bets.provider, keys, result) for c in connections))
-    finally:
-        result.elapsed_s = time.perf_counter() - t0
-        result.client_cpu_s = time.process_time() - cpu0
-        for connection in connections:
-            await connection.close()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    result.elapsed_s = time.perf_counter() - t0
+    result.client_cpu_s = time.process_time() - cpu0
+    for connection in connections:
+        connection.close()
+    if result.errors:
+        raise CeilingError("; ".join(result.errors[:3]))
     return result
 
 
-async def _client(
-    connection: psycopg.AsyncConnection[Any],
-    provider: str,
-    keys: deque[str],
+def _client(
+    pgconn: pq.abc.PGconn,
+    provider: bytes,
+    keys: deque[bytes],
     result: CeilingResult,
+    lock: threading.Lock,
 ) -> None:
     clock = time.perf_counter_ns
-    while keys:
-        key = keys.popleft()
-        started = clock()
-        async with connection.transaction():
-            cursor = await connection.execute(LOCK_BET, (provider, key))
-            bet = await cursor.fetchone()
-            if bet is None:
-                result.missing += 1
+    latencies: list[int] = []
+    missing = 0
+    try:
+        while True:
+            try:
+                key = keys.popleft()
+            except IndexError:
+                break
+            started = clock()
+            _check(pgconn.exec_(b"BEGIN"), b"BEGIN")
+            bet = _check(pgconn.exec_prepared(b"lock_bet", [provider, key]), b"lock_bet")
+            if bet.ntuples == 0:
+                missing += 1
+                _check(pgconn.exec_(b"ROLLBACK"), b"ROLLBACK")
                 continue
-            bet_id, wallet_id, stake = bet
-            cursor = await connection.execute(MOVE_WALLET, (stake, wallet_id))
-            row = await cursor.fetchone()
-            assert row is not None
-            await connection.execute(
-                APPEND_REFUND, (wallet_id, bet_id, stake, row[0], provider, key)
+            bet_id, wallet_id, stake = (_value(bet, column) for column in range(3))
+            moved = _check(pgconn.exec_prepared(b"move_wallet", [stake, wallet_id]), b"move")
+            balance = _value(moved, 0)
+            _check(
+                pgconn.exec_prepared(
+                    b"append_refund", [wallet_id, bet_id, stake, balance, provider, key]
+                ),
+                b"append_refund",
             )
-            await connection.execute(CLOSE_BET, (bet_id,))
-        result.latencies_ns.append(clock() - started)
+            _check(pgconn.exec_prepared(b"close_bet", [bet_id]), b"close_bet")
+            _check(pgconn.exec_(b"COMMIT"), b"COMMIT")
+            latencies.append(clock() - started)
+    except CeilingError as exc:
+        with lock:
+            result.errors.append(str(exc))
+    with lock:
+        result.latencies_ns.extend(latencies)
+        result.missing += missing
+
+
+def _value(res: pq.abc.PGresult, column: int) -> bytes:
+    value = res.get_value(0, column)
+    if value is None:
+        raise CeilingError(f"unexpected NULL in column {column}")
+    return value
+
+
+def _check(res: pq.abc.PGresult, what: bytes) -> pq.abc.PGresult:
+    if res.status not in (pq.ExecStatus.COMMAND_OK, pq.ExecStatus.TUPLES_OK):
+        message = (res.error_message or b"").decode(errors="replace").strip()
+        raise CeilingError(f"{what.decode()}: {message}")
+    return res

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 from django.db import connection
 
-from providers.loadtest import scenarios
+from providers.loadtest import cpu, scenarios
 from providers.loadtest.ceiling import run_ceiling
 from providers.loadtest.driver import Driver, RunResult
 from providers.loadtest.report import Figures, Latency
@@ -103,10 +103,15 @@ def execute(options: Options, say: Say) -> dict[str, Any]:
         say(f"warm-up: {warm.requests} balance calls, {warm.errors} errors (not counted)")
 
     journal_before = scenarios.journal_last_id()
+    cpu_before = cpu.snapshot()
     result = driver.run(plan.flows)
+    spent = cpu.usage(cpu_before, cpu.snapshot())
     figures = _figures(f"{options.scenario} over HTTP", result)
     report["http"] = figures.as_dict() | _run_details(result)
     say(figures.text())
+    if spent is not None:
+        report["http"]["cpu"] = _cpu_report(spent, result.requests, result.client_cpu_s)
+        say(f"  {_cpu_text(report['http']['cpu'])}")
     say(
         f"  answers: {_answers(result)}; errors {result.errors} "
         f"(transport {result.transport_errors}), try again {result.try_again} "
@@ -134,7 +139,9 @@ def execute(options: Options, say: Say) -> dict[str, Any]:
         say(f"  {provider} bet-and-settle: {count} flows, bets by state {states}")
 
     if ceiling_bets is not None:
+        cpu_before = cpu.snapshot()
         ceiling = run_ceiling(ceiling_bets, options.concurrency)
+        ceiling_spent = cpu.usage(cpu_before, cpu.snapshot())
         ceiling_figures = Figures(
             "ceiling: raw SQL cancels",
             len(ceiling.latencies_ns),
@@ -145,6 +152,10 @@ def execute(options: Options, say: Say) -> dict[str, Any]:
         report["ceiling"] = ceiling_figures.as_dict() | {"missing": ceiling.missing}
         report["ratio"] = round(ratio, 3)
         say(f"{ceiling_figures.text()} ({options.concurrency} connections)")
+        if ceiling_spent is not None:
+            count = len(ceiling.latencies_ns)
+            report["ceiling"]["cpu"] = _cpu_report(ceiling_spent, count, ceiling.client_cpu_s)
+            say(f"  {_cpu_text(report['ceiling']['cpu'])}")
         say(
             f"ratio: {figures.rate:,.0f} / {ceiling_figures.rate:,.0f} = {ratio:.0%} of the ceiling"
         )
@@ -202,6 +213,27 @@ def _run_details(result: RunResult) -> dict[str, Any]:
         "answers": {" ".join(k): v for k, v in sorted(result.codes.items())},
         "error_examples": result.error_examples,
     }
+
+
+def _cpu_report(spent: cpu.CpuUsage, requests: int, client_s: float) -> dict[str, float]:
+    app_us, database_us = spent.per_request_us(requests)
+    total = spent.machine_total_s or 1.0
+    return {
+        "app_us_per_request": round(app_us, 1),
+        "database_us_per_request": round(database_us, 1),
+        "client_us_per_request": round(client_s / requests * 1e6 if requests else 0.0, 1),
+        "machine_busy_share": round(spent.machine_busy_s / total, 3),
+        "others_share": round(spent.others_s(client_s) / total, 3),
+    }
+
+
+def _cpu_text(figures: dict[str, float]) -> str:
+    return (
+        f"CPU per request: app {figures['app_us_per_request']:.0f} µs, PostgreSQL "
+        f"{figures['database_us_per_request']:.0f} µs, load generator "
+        f"{figures['client_us_per_request']:.0f} µs; machine {figures['machine_busy_share']:.0%} "
+        f"busy, {figures['others_share']:.0%} by other processes"
+    )
 
 
 def _answers(result: RunResult) -> str:

@@ -1,5 +1,6 @@
 """The only code that moves money or changes a bet's state. See each module's docstring."""
 
+from wallet.services._db import HeldCommit, hold_commit
 from wallet.services.bets import (
     bet_cancel,
     bet_open,
@@ -23,6 +24,7 @@ from wallet.services.staff import (
 )
 
 __all__ = [
+    "HeldCommit",
     "Outcome",
     "SettledRoundPolicy",
     "StaffActionRefused",
@@ -34,6 +36,7 @@ __all__ = [
     "bet_settle",
     "bet_staff_cancel",
     "bet_staff_resolve",
+    "hold_commit",
     "player_create",
     "session_create",
     "session_find",

@@ -1,23 +1,115 @@
-"""Low-level pieces the money services share: bet row locks, wallet moves, busy detection.
+"""Low-level pieces the money services share: bet row locks, wallet moves, busy detection, and
+the transaction a provider request's journal row may join.
 
 Lock order is always bet rows (sorted by key), then the wallet row. Lock waits are bounded by
 PostgreSQL's ``lock_timeout`` (set on the connection, see settings) and by SQLite's busy timeout.
+
+The hot statements are written so that a cancel costs few round trips: a bet is locked together
+with its owner's account id, and a wallet move is one statement (the wallet UPDATE, which takes
+the row lock and returns the new balance, and the ledger INSERT, chained on PostgreSQL).
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from decimal import Decimal
-from typing import ParamSpec
+from typing import Any, ParamSpec
 
-from django.db import OperationalError, connection
+from django.db import OperationalError, connection, transaction
+from django.db.models import Field
 from django.utils import timezone
 
-from wallet.models import Bet, LedgerEntry, Wallet
+from wallet.models import Bet, LedgerEntry, Player, Wallet
 from wallet.services.outcomes import Outcome, WalletResult
 
 P = ParamSpec("P")
+
+
+# --- one commit per provider request ---------------------------------------------------------
+
+
+class _Abandoned(Exception):
+    """Passed to ``Atomic.__exit__`` to roll a held transaction back."""
+
+
+class HeldCommit:
+    """A money transaction that succeeded and now waits for its caller to commit it.
+
+    The provider endpoint holds the commit (``hold_commit``) so that the request's journal row
+    is written in the same transaction as the movement it records: one commit per request on the
+    happy path. Whatever fails before the commit rolls back the movement with it.
+    """
+
+    def __init__(self) -> None:
+        self._atomic: transaction.Atomic | None = None
+
+    @property
+    def open(self) -> bool:
+        return self._atomic is not None
+
+    def _hold(self, atomic: transaction.Atomic) -> None:
+        self._atomic = atomic
+
+    def commit(self) -> None:
+        """Commit the held transaction; raises (having rolled back) when it cannot."""
+        atomic, self._atomic = self._atomic, None
+        if atomic is None:
+            return
+        if connection.needs_rollback:  # a statement failed inside: Django would roll back
+            atomic.__exit__(_Abandoned, _Abandoned(), None)
+            raise transaction.TransactionManagementError("the held transaction had failed")
+        atomic.__exit__(None, None, None)
+
+    def rollback(self) -> None:
+        atomic, self._atomic = self._atomic, None
+        if atomic is not None:
+            atomic.__exit__(_Abandoned, _Abandoned(), None)
+
+
+_held: ContextVar[HeldCommit | None] = ContextVar("wallet_held_commit", default=None)
+
+
+@contextmanager
+def hold_commit() -> Iterator[HeldCommit]:
+    """Within this block the first money service to succeed leaves its transaction open.
+
+    The caller then adds its own rows and calls ``commit()`` (or ``rollback()``); a transaction
+    still open when the block ends is rolled back, never left behind.
+    """
+    held = HeldCommit()
+    token = _held.set(held)
+    try:
+        yield held
+    finally:
+        _held.reset(token)
+        held.rollback()
+
+
+@contextmanager
+def money_transaction() -> Iterator[None]:
+    """One database transaction for one money movement (``transaction.atomic``).
+
+    Inside ``hold_commit`` and outside any other transaction, a block that succeeds is not
+    committed here but handed to the holder; a block that fails is rolled back here, as
+    ``atomic`` would, so that the caller goes on (answering, journaling) outside any transaction.
+    """
+    held = _held.get()
+    if held is None or held.open or connection.in_atomic_block:
+        with transaction.atomic():
+            yield
+        return
+    atomic = transaction.atomic()
+    atomic.__enter__()
+    try:
+        yield
+    except BaseException:
+        atomic.__exit__(*sys.exc_info())
+        raise
+    held._hold(atomic)
 
 
 def busy_on_lock_timeout(func: Callable[P, WalletResult]) -> Callable[P, WalletResult]:
@@ -57,6 +149,50 @@ def lock_bets(provider: str, bet_keys: Iterable[str]) -> dict[str, Bet]:
     return locked
 
 
+def lock_bet_with_owner(provider: str, bet_key: str) -> tuple[Bet, str | None] | None:
+    """Lock one bet and read its owner's account id in the same statement (or None).
+
+    Saves a cancel the separate player lookup when the caller names the bet's own player. The
+    statement is built once from the model (it runs on every cancel; the ORM would compile it
+    anew each time, which costs more than the database takes to run it).
+    """
+    sql, columns = _lock_with_owner_sql(connection.vendor)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [provider, bet_key])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    values = []
+    for value, (column, converters) in zip(row, columns, strict=False):
+        for convert in converters:
+            value = convert(value, column, connection)
+        values.append(value)
+    bet = Bet.from_db(connection.alias, [c.target.attname for c, _ in columns], values)
+    return bet, row[-1]
+
+
+@functools.cache
+def _lock_with_owner_sql(vendor: str) -> tuple[str, list[tuple[Any, list[Any]]]]:
+    """The SELECT … FOR UPDATE OF the bet, and each column's converters (as the ORM applies)."""
+    quote = connection.ops.quote_name
+    fields = Bet._meta.concrete_fields
+    columns = []
+    for field in fields:
+        column = field.get_col(Bet._meta.db_table)
+        converters = connection.ops.get_db_converters(column) + field.get_db_converters(connection)
+        columns.append((column, converters))
+    selected = ", ".join(f"b.{quote(str(f.column))}" for f in fields)
+    lock = " FOR UPDATE OF b" if connection.features.has_select_for_update_of else ""
+    # Only model metadata (quoted column names) is interpolated; values are parameters.
+    sql = (
+        f"SELECT {selected}, p.{quote('account_id')} "  # noqa: S608
+        f"FROM {quote(Bet._meta.db_table)} b "
+        f"LEFT JOIN {quote(Player._meta.db_table)} p ON p.{quote('id')} = b.{quote('player_id')} "
+        f"WHERE b.{quote('provider')} = %s AND b.{quote('bet_key')} = %s{lock}"
+    )
+    return sql, columns
+
+
 def insert_bet_if_absent(bet: Bet) -> bool:
     """INSERT the bet unless its (provider, bet key) exists; True when this call inserted it.
 
@@ -85,11 +221,16 @@ def insert_bet_if_absent(bet: Bet) -> bool:
     return True
 
 
-def lock_or_insert_bet(template: Bet) -> tuple[Bet, bool]:
-    """Lock the bet with the template's key, inserting the template if there is none."""
-    existing = lock_bets(template.provider, [template.bet_key]).get(template.bet_key)
-    if existing is not None:
-        return existing, False
+def lock_or_insert_bet(template: Bet, *, known_absent: bool = False) -> tuple[Bet, bool]:
+    """Lock the bet with the template's key, inserting the template if there is none.
+
+    ``known_absent``: the caller's own locking read just found no such bet, so try the INSERT
+    first (a concurrent insert of the key is still handled below).
+    """
+    if not known_absent:
+        existing = lock_bets(template.provider, [template.bet_key]).get(template.bet_key)
+        if existing is not None:
+            return existing, False
     if insert_bet_if_absent(template):
         return template, True
     # Another request inserted it between our SELECT and INSERT (and has committed): lock it.
@@ -102,6 +243,29 @@ def lock_wallet(wallet_id: int) -> Wallet:
     return Wallet.objects.select_for_update().get(pk=wallet_id)
 
 
+# PostgreSQL: the wallet UPDATE (which takes the row lock and computes the balance), the ledger
+# INSERT (with that balance) and, when asked, the bet's UPDATE, in one statement: one round trip.
+_MOVE_MONEY_SQL = """
+WITH moved AS (
+    UPDATE wallet_wallet SET balance = balance + %s, updated_at = %s WHERE id = %s
+    RETURNING id, balance
+){bet_update}
+INSERT INTO wallet_ledgerentry (
+    wallet_id, bet_id, kind, amount, balance_after, provider, provider_tx_id, staff_user_id,
+    reason, created_at)
+SELECT id, %s, %s, %s, balance, %s, %s, %s, %s, %s FROM moved
+RETURNING balance_after
+"""
+
+
+@functools.cache
+def _move_money_sql(bet_fields: tuple[str, ...]) -> tuple[str, tuple[Field[Any, Any], ...]]:
+    if not bet_fields:
+        return _MOVE_MONEY_SQL.format(bet_update=""), ()
+    update, model_fields = _bet_update(bet_fields)
+    return _MOVE_MONEY_SQL.format(bet_update=f", saved AS ({update})"), model_fields
+
+
 def move_money(
     wallet: Wallet,
     amount: Decimal,
@@ -112,15 +276,49 @@ def move_money(
     provider_tx_id: str = "",
     staff_user_id: int | None = None,
     reason: str = "",
-) -> LedgerEntry:
-    """Apply a signed amount to a locked wallet and append its ledger row.
+    bet_fields: tuple[str, ...] = (),
+) -> Decimal:
+    """Apply a signed amount to a wallet and append its ledger row; returns the new balance.
 
-    The caller has checked that the balance stays non-negative; the database constraint
-    ``wallet_balance_never_negative`` is the backstop.
+    The UPDATE locks the wallet row if the caller has not (a refund or a win needs no balance
+    check first). A debit's caller has locked the wallet and checked that the balance stays
+    non-negative; the constraint ``wallet_balance_never_negative`` is the backstop.
+    ``bet_fields``: also write these fields of ``bet`` (and ``updated_at``), in the same
+    statement on PostgreSQL, as ``save_bet`` would.
     """
-    wallet.balance = wallet.balance + amount
-    Wallet.objects.filter(pk=wallet.pk).update(balance=wallet.balance, updated_at=timezone.now())
-    return LedgerEntry.objects.create(
+    now = timezone.now()
+    if connection.vendor == "postgresql":
+        fields = (*bet_fields, "updated_at") if bet_fields else ()
+        sql, model_fields = _move_money_sql(fields)
+        params: list[Any] = [amount, now, wallet.pk]
+        if bet is not None and model_fields:
+            params += [
+                f.get_db_prep_save(f.pre_save(bet, add=False), connection) for f in model_fields
+            ]
+            params.append(bet.pk)
+        params += [
+            bet.pk if bet is not None else None,
+            kind,
+            amount,
+            provider,
+            provider_tx_id,
+            staff_user_id,
+            reason[:500],
+            now,
+        ]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            row = cursor.fetchone()
+        if row is None:
+            raise Wallet.DoesNotExist(f"wallet {wallet.pk} does not exist")
+        wallet.balance = row[0]
+        return wallet.balance
+    # SQLite: its transactions are serialised whole (IMMEDIATE), so reading the balance and
+    # writing it back is safe; the sum is made in Decimal, never in SQLite's floating point.
+    current = Wallet.objects.values_list("balance", flat=True).get(pk=wallet.pk)
+    wallet.balance = current + amount
+    Wallet.objects.filter(pk=wallet.pk).update(balance=wallet.balance, updated_at=now)
+    LedgerEntry.objects.create(
         wallet=wallet,
         bet=bet,
         kind=kind,
@@ -131,10 +329,33 @@ def move_money(
         staff_user_id=staff_user_id,
         reason=reason,
     )
+    if bet is not None and bet_fields:
+        save_bet(bet, *bet_fields)
+    return wallet.balance
+
+
+def _bet_field(name: str) -> Field[Any, Any]:
+    field = Bet._meta.get_field(name)
+    assert isinstance(field, Field) and field.concrete, name
+    return field
+
+
+@functools.cache
+def _bet_update(fields: tuple[str, ...]) -> tuple[str, tuple[Field[Any, Any], ...]]:
+    model_fields = tuple(_bet_field(name) for name in fields)
+    quote = connection.ops.quote_name
+    assignments = ", ".join(f"{quote(str(f.column))} = %s" for f in model_fields)
+    # Only model metadata (quoted column names) is interpolated; values are parameters.
+    sql = f"UPDATE {quote(Bet._meta.db_table)} SET {assignments} WHERE {quote('id')} = %s"  # noqa: S608
+    return sql, model_fields
 
 
 def save_bet(bet: Bet, *fields: str) -> None:
-    bet.save(update_fields=[*fields, "updated_at"])
+    """Write these fields (and ``updated_at``) of a locked bet: one UPDATE, no ORM compiling."""
+    sql, model_fields = _bet_update((*fields, "updated_at"))
+    values = [f.get_db_prep_save(f.pre_save(bet, add=False), connection) for f in model_fields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*values, bet.pk])
 
 
 def flag(bet: Bet, reason: str) -> None:

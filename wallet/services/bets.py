@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 from django.utils import timezone
 
 from wallet.models import Bet, BetKind, BetState, LedgerEntry, LedgerKind, Player, Wallet
@@ -20,9 +20,11 @@ from wallet.services._db import (
     busy_on_lock_timeout,
     flag,
     insert_bet_if_absent,
+    lock_bet_with_owner,
     lock_bets,
     lock_or_insert_bet,
     lock_wallet,
+    money_transaction,
     move_money,
     save_bet,
 )
@@ -179,7 +181,7 @@ def _open(
         details=details or {},
     )
     try:
-        with transaction.atomic():
+        with money_transaction():
             if not insert_bet_if_absent(template):
                 existing = Bet.objects.select_for_update().get(provider=provider, bet_key=bet_key)
                 return _repeat_of_open(existing, template)
@@ -311,7 +313,7 @@ def bet_settle(
     player_id = _player_id(account_id)
     if isinstance(player_id, WalletResult):
         return player_id
-    with transaction.atomic():
+    with money_transaction():
         bets = lock_bets(provider, bet_keys)
         if not bets:
             balance, cur = _balance_of_player(player_id, currency)
@@ -320,7 +322,8 @@ def bet_settle(
         problem = _settle_problem(bets, bet_keys, tx_id, amount, player_id, currency)
         if problem is not None:
             return problem
-        wallet = lock_wallet(first.wallet_id)  # type: ignore[arg-type]  # checked above
+        # A credit needs no balance check: its own UPDATE takes the wallet lock (after the bets).
+        wallet = Wallet(pk=first.wallet_id, currency=first.currency)
         now = timezone.now()
         move_money(
             wallet,
@@ -422,14 +425,24 @@ def bet_cancel(
     repeated cancel is answered with the first decision (``replay``). ``amount``, when the
     provider sends one, must equal the stored stakes.
     """
-    player_id = _player_id(account_id)
-    if isinstance(player_id, WalletResult):
-        return player_id
     keys = sorted(set(bet_keys))
-    with transaction.atomic():
+    with money_transaction():
         bets: dict[str, Bet] = {}
+        if len(keys) == 1:
+            # The common case: lock the bet and learn its owner in one statement, so a cancel
+            # naming the bet's own player needs no separate player lookup.
+            found = lock_bet_with_owner(provider, keys[0])
+            if found is not None:
+                bets[keys[0]] = found[0]
+            player_id = _requester_id(account_id, found)
+        else:
+            player_id = _player_id(account_id)
+        if isinstance(player_id, WalletResult):
+            return player_id  # unknown player: nothing was written
         created: set[str] = set()
         for key in keys:  # sorted: every request locks bet rows in the same order
+            if key in bets:
+                continue
             tombstone = Bet(
                 provider=provider,
                 bet_key=key,
@@ -439,7 +452,7 @@ def bet_cancel(
                 cancel_outcome=Outcome.TOMBSTONED,
                 cancelled_at=timezone.now(),
             )
-            bet, was_created = lock_or_insert_bet(tombstone)
+            bet, was_created = lock_or_insert_bet(tombstone, known_absent=len(keys) == 1)
             bets[key] = bet
             if was_created:
                 created.add(key)
@@ -456,13 +469,24 @@ def bet_cancel(
                 main,
                 replay=True,
             )
-        outcome, wallet = _undo(existing, tx_id, settled_policy)
+        outcome, moved = _undo(existing, tx_id, settled_policy)
         if outcome is None:  # nothing to undo: the keys were unknown and are now tombstones
             outcome = Outcome.TOMBSTONED
-        if wallet is not None:
-            return WalletResult(outcome, wallet.balance, wallet.currency, main)
+        if moved is not None:
+            return WalletResult(outcome, moved.balance, moved.currency, main)
+        if main.wallet_id is not None:  # a round kept or a refused bet: nothing moved
+            return _answer(outcome, main.wallet_id, main.currency, main)
         balance, cur = _balance_of_player(main.player_id, main.currency or currency)
         return WalletResult(outcome, balance, cur, main)
+
+
+def _requester_id(
+    account_id: str | None, found: tuple[Bet, str | None] | None
+) -> int | WalletResult | None:
+    """The requesting player's id, read from the locked bet when it is theirs."""
+    if account_id is not None and found is not None and found[1] == account_id:
+        return found[0].player_id
+    return _player_id(account_id)
 
 
 def _player_wallet_id(player_id: int | None, currency: str) -> int | None:
@@ -515,38 +539,55 @@ def _cancel_problem(
     return None
 
 
+#: What a cancel decides on a bet (state, time, outcome, and any flag raised meanwhile).
+_CANCEL_FIELDS = ("state", "cancelled_at", "cancel_outcome", "needs_review", "review_reason")
+
+
 def _undo(
     existing: list[Bet], tx_id: str, policy: SettledRoundPolicy
 ) -> tuple[Outcome | None, Wallet | None]:
     """Refund open bets, keep or reverse settled rounds, note refused ones. Returns the
-    strongest outcome and the locked wallet (if money could move)."""
-    movable = [b for b in existing if b.state in (BetState.OPEN, BetState.SETTLED)]
-    wallet = lock_wallet(movable[0].wallet_id) if movable else None  # type: ignore[arg-type]
+    strongest outcome and the wallet when money moved (with its new balance).
+
+    A refund needs no balance check, so the refund's own UPDATE takes the wallet lock; only a
+    reversal, which could take the balance below zero, locks and reads the wallet first.
+    """
+    undone = [b for b in existing if not b.cancel_outcome]
+    reversing = policy == SettledRoundPolicy.REVERSE and any(
+        b.state == BetState.SETTLED for b in undone
+    )
+    movable = [b for b in undone if b.state in (BetState.OPEN, BetState.SETTLED)]
+    wallet = lock_wallet(movable[0].wallet_id) if reversing and movable else None  # type: ignore[arg-type]
+    moved = False
     now = timezone.now()
     decided: list[Outcome] = []
-    for bet in existing:
-        if bet.cancel_outcome:
-            continue  # part of an earlier cancel
+    for bet in undone:
         if bet.state == BetState.REFUSED:
             outcome = Outcome.NOTHING_TO_UNDO
         elif bet.state == BetState.OPEN:
-            assert wallet is not None
-            move_money(
+            bet.state = BetState.CANCELLED
+            bet.cancelled_at = now
+            bet.cancel_outcome = Outcome.CANCELLED
+            wallet = wallet or Wallet(pk=bet.wallet_id, currency=bet.currency)
+            move_money(  # the refund, its ledger row and the bet's new state: one statement
                 wallet,
                 bet.stake,
                 kind=LedgerKind.REFUND,
                 bet=bet,
                 provider=bet.provider,
                 provider_tx_id=tx_id or bet.bet_key,
+                bet_fields=_CANCEL_FIELDS,
             )
-            bet.state = BetState.CANCELLED
-            bet.cancelled_at = now
-            outcome = Outcome.CANCELLED
-        else:  # a settled bet-and-settle round (paid debits were refused above)
-            assert wallet is not None
+            moved = True
+            decided.append(Outcome.CANCELLED)
+            continue
+        elif wallet is not None:  # a settled round, the wallet locked for a reversal
             outcome = _cancel_settled_round(bet, wallet, tx_id, policy, now)
+            moved = moved or outcome == Outcome.REVERSED
+        else:  # a settled round under the "keep" policy (paid debits were refused above)
+            outcome = Outcome.KEPT
         bet.cancel_outcome = outcome
-        save_bet(bet, "state", "cancelled_at", "cancel_outcome", "needs_review", "review_reason")
+        save_bet(bet, *_CANCEL_FIELDS)
         decided.append(outcome)
     for strongest in (
         Outcome.CANCELLED,
@@ -555,8 +596,8 @@ def _undo(
         Outcome.NOTHING_TO_UNDO,
     ):
         if strongest in decided:
-            return strongest, wallet
-    return None, wallet
+            return strongest, wallet if moved else None
+    return None, wallet if moved else None
 
 
 def _cancel_settled_round(

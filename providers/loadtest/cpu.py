@@ -1,0 +1,80 @@
+"""Where the CPU went during a run, from ``/proc`` (Linux, server on the same host).
+
+Wall-clock figures depend on what else the machine is doing; CPU seconds per request do much
+less. A snapshot sums user+system time of the app server (processes whose command line names
+gunicorn), of PostgreSQL's processes, and of the whole machine (``/proc/stat``), so a run can say
+"per request: so much app CPU, so much database CPU", and how busy the machine was with
+anything else. Where ``/proc`` is missing the figures are simply left out.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+_PROC = Path("/proc")
+_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+@dataclass(frozen=True)
+class CpuSnapshot:
+    app_s: float
+    database_s: float
+    machine_busy_s: float
+    machine_total_s: float
+
+
+@dataclass(frozen=True)
+class CpuUsage:
+    """CPU seconds spent between two snapshots."""
+
+    app_s: float
+    database_s: float
+    machine_busy_s: float
+    machine_total_s: float
+
+    def per_request_us(self, requests: int) -> tuple[float, float]:
+        if not requests:
+            return 0.0, 0.0
+        return self.app_s / requests * 1e6, self.database_s / requests * 1e6
+
+    def others_s(self, client_s: float) -> float:
+        """Busy CPU not spent by the app, the database or the load generator."""
+        return max(0.0, self.machine_busy_s - self.app_s - self.database_s - client_s)
+
+
+def snapshot() -> CpuSnapshot | None:
+    if not (_PROC / "stat").exists():
+        return None
+    app = database = 0.0
+    for entry in _PROC.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            command = (entry / "cmdline").read_bytes()
+        except OSError:  # the process ended meanwhile
+            continue
+        name = stat[stat.index("(") + 1 : stat.rindex(")")]
+        fields = stat[stat.rindex(")") + 2 :].split()
+        seconds = (int(fields[11]) + int(fields[12])) / _TICKS  # utime + stime
+        if name.startswith("postgres"):
+            database += seconds
+        elif b"gunicorn" in command:
+            app += seconds
+    cpu = (_PROC / "stat").read_text().splitlines()[0].split()[1:]
+    ticks = [int(t) for t in cpu[:8]]
+    idle = ticks[3] + ticks[4]  # idle + iowait
+    return CpuSnapshot(app, database, (sum(ticks) - idle) / _TICKS, sum(ticks) / _TICKS)
+
+
+def usage(before: CpuSnapshot | None, after: CpuSnapshot | None) -> CpuUsage | None:
+    if before is None or after is None:
+        return None
+    return CpuUsage(
+        after.app_s - before.app_s,
+        after.database_s - before.database_s,
+        after.machine_busy_s - before.machine_busy_s,
+        after.machine_total_s - before.machine_total_s,
+    )
