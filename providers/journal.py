@@ -125,6 +125,37 @@ def _insert_sql() -> tuple[str, tuple[Field[Any, Any], ...]]:
 def _insert(values: dict[str, Any]) -> None:
     """One INSERT without the ORM's per-call compiling (the journal is on every request)."""
     sql, fields = _insert_sql()
-    params = [f.get_db_prep_save(values[f.name], connection) for f in fields]
+    params = [f.get_db_prep_save(storable(values[f.name]), connection) for f in fields]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
+
+
+def storable(value: Any) -> Any:
+    """A copy whose text every database can hold: NUL becomes U+FFFD, a lone surrogate "?".
+
+    Hostile requests carry them (in a header, a URL segment, or a payload read leniently so
+    that it can be journaled), and PostgreSQL refuses NUL in text and JSON columns: without
+    this, exactly those requests would lose their journal row.
+    """
+    if isinstance(value, str):
+        return _storable_text(value)
+    if isinstance(value, dict):
+        return {_storable_text(str(k)): storable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [storable(v) for v in value]
+    return value
+
+
+def _storable_text(text: str) -> str:
+    if "\x00" not in text:
+        if text.isascii():
+            return text
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            pass
+        else:
+            return text
+    # One character for one character: the caller has already cut the text to its column.
+    cleaned = text.encode("utf-8", errors="replace").decode("utf-8")
+    return cleaned.replace("\x00", "\ufffd")

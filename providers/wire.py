@@ -25,8 +25,33 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     for key, value in pairs:
         if key in result:
             raise WireError(f"duplicate key {key!r}")
+        _check_text(key)
+        if isinstance(value, str | list):
+            _check_text(value)  # objects inside were checked by their own call of this hook
         result[key] = value
     return result
+
+
+def _check_text(value: str | list[Any]) -> None:
+    """Refuse text no database column can hold: NUL characters and unpaired surrogates.
+
+    JSON can spell both (``\\u0000``, ``\\ud800``); PostgreSQL refuses NUL in text and JSON,
+    and no driver can encode a lone surrogate. Let through, they would fail the wallet's lookups
+    and the journal row as an unexpected error instead of a parameter error.
+    """
+    if isinstance(value, list):
+        for item in value:
+            if isinstance(item, str | list):
+                _check_text(item)
+        return
+    if "\x00" in value:
+        raise WireError("a string holds a NUL character")
+    if value.isascii():
+        return
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise WireError("a string holds an unpaired surrogate (not Unicode text)") from exc
 
 
 def loads_object(text: str | bytes) -> dict[str, Any]:

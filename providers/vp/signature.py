@@ -99,6 +99,9 @@ def verify(
         raise SignatureError(f"{TIMESTAMP_HEADER} is more than 5 minutes from our clock")
     if len(nonce) > _MAX_NONCE_LENGTH:
         raise SignatureError(f"{NONCE_HEADER} is too long")
+    if not (nonce.isascii() and nonce.isprintable()):
+        # The nonce is stored (replay protection): only text any database column can hold.
+        raise SignatureError(f"{NONCE_HEADER} must be printable ASCII")
     candidates = (
         (SignatureForm.PIPE, sign(their_agent, timestamp, nonce, cipher_text)),
         (SignatureForm.CONCAT, sign_concatenated(their_agent, timestamp, nonce, body)),

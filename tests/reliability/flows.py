@@ -99,6 +99,7 @@ class Situation(StrEnum):
     NOTHING_TO_UNDO = "nothing_to_undo"  # a cancel of a refused bet
     AFTER_PAYOUT = "after_payout"  # a cancel of a debit already paid out
     AMOUNT_MISMATCH = "amount_mismatch"  # a cancel whose amount is not the stored stake
+    OTHER_PLAYER = "other_player"  # a settle or cancel naming another player than the bet's
 
 
 S = Situation
@@ -119,6 +120,8 @@ CODES: dict[str, dict[str, dict[Situation, str]]] = {
             S.ROUND_REVERSED: "0000",
             S.UNKNOWN: "0000",
             S.NOTHING_TO_UNDO: "0000",
+            # Another player's round: 6101 while it stands (the model picks ROUND_STANDS).
+            S.OTHER_PLAYER: "9011",
         },
     },
     "jdb9": {
@@ -134,6 +137,7 @@ CODES: dict[str, dict[str, dict[Situation, str]]] = {
             S.UNKNOWN: "9015",
             S.AFTER_CANCEL: "9015",
             S.SECOND_SETTLE: "9999",  # [ours]: refused and flagged; JDB retries while staff look
+            S.OTHER_PLAYER: "9011",
         },
         "cancel": {
             S.CANCELLED_OPEN: "0000",
@@ -141,6 +145,7 @@ CODES: dict[str, dict[str, dict[Situation, str]]] = {
             S.NOTHING_TO_UNDO: "0000",
             S.AFTER_PAYOUT: "9999",
             S.AMOUNT_MISMATCH: "8000",
+            S.OTHER_PLAYER: "9011",
         },
     },
     "vp": {
@@ -155,6 +160,7 @@ CODES: dict[str, dict[str, dict[Situation, str]]] = {
             S.ROUND_REVERSED: "0000",
             S.UNKNOWN: "0000",
             S.NOTHING_TO_UNDO: "0000",
+            S.OTHER_PLAYER: "9999",
         },
     },
     "naga": {
@@ -170,12 +176,14 @@ CODES: dict[str, dict[str, dict[Situation, str]]] = {
             S.UNKNOWN: "404 Transaction Not Found",
             S.AFTER_CANCEL: "400 Bet canceled",
             S.SECOND_SETTLE: "400 Transaction Seamless Already Resolved",
+            S.OTHER_PLAYER: "409 Duplicate bet",
         },
         "cancel": {
             S.CANCELLED_OPEN: "200",
             S.UNKNOWN: "200",
             S.NOTHING_TO_UNDO: "200",
             S.AFTER_PAYOUT: "400 Transaction Seamless Already Resolved",
+            S.OTHER_PLAYER: "409 Duplicate bet",
         },
     },
     "buffalo": {
@@ -191,6 +199,7 @@ CODES: dict[str, dict[str, dict[Situation, str]]] = {
             S.UNKNOWN: "BET_DOES_NOT_EXIST",
             S.AFTER_CANCEL: "BET_ALREADY_SETTLED",
             S.SECOND_SETTLE: "BET_ALREADY_SETTLED",
+            S.OTHER_PLAYER: "INVALID_PARAMETER",
         },
         "cancel": {
             S.CANCELLED_OPEN: "OK",
@@ -198,6 +207,7 @@ CODES: dict[str, dict[str, dict[Situation, str]]] = {
             S.NOTHING_TO_UNDO: "OK",
             S.AFTER_PAYOUT: "BET_ALREADY_SETTLED",
             S.AMOUNT_MISMATCH: "INVALID_PARAMETER",
+            S.OTHER_PLAYER: "INVALID_PARAMETER",
         },
     },
 }
@@ -251,6 +261,11 @@ DOCUMENTED_CODES = {
         "404 Transaction Not Found",
         "409 Duplicate bet",
         "503 Temporarily unavailable",
+        # Not in naga.md's table (it is silent on these cases); the adapter's own choices.
+        "403 Player blocked",
+        "403 Forbidden",
+        "404 Unknown function",
+        "413 Payload too large",
     },
 }
 
