@@ -1,0 +1,261 @@
+"""Real processes for the concurrency and crash tests: a gunicorn server, and a private
+PostgreSQL instance that a test may crash and restart without touching anyone else's database.
+
+Everything started here is stopped by the same object, by process id (its own process group),
+whatever happens in the test.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import requests
+
+from tests.conftest import TEST_PROVIDER_SETTINGS
+
+ROOT = Path(__file__).resolve().parents[2]
+VENV_BIN = Path(sys.executable).parent
+PG_VERSIONS = Path("/usr/lib/postgresql")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def server_env(database_url: str, naga_public_pem: str, **extra: str) -> dict[str, str]:
+    """Production settings (DEBUG off, no demo keys) with the test suite's provider keys."""
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "DJANGO_SETTINGS_MODULE": "backoffice.settings",
+        "DEBUG": "false",
+        "DEMO_KEYS": "false",
+        "SECRET_KEY": "reliability-test-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "SECURE_SSL_REDIRECT": "false",
+        "DATABASE_URL": database_url,
+        "NAGA_PUBLIC_KEY": naga_public_pem.replace("\n", "\\n"),
+        "LOG_LEVEL": "WARNING",
+    }
+    for name, value in TEST_PROVIDER_SETTINGS.items():
+        if isinstance(value, list):
+            env[name] = ",".join(value)
+        elif isinstance(value, bool):
+            env[name] = "true" if value else "false"
+        else:
+            env[name] = str(value)
+    env.update(extra)
+    return env
+
+
+class Gunicorn:
+    """``gunicorn backoffice.wsgi`` on 127.0.0.1 with sync workers, in its own process group."""
+
+    def __init__(self, env: dict[str, str], log_path: Path, *, workers: int = 4) -> None:
+        self.env = env
+        self.log_path = log_path
+        self.workers = workers
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> Gunicorn:
+        command = [
+            str(VENV_BIN / "gunicorn"),
+            "backoffice.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{self.port}",
+            "--workers",
+            str(self.workers),
+            "--worker-class",
+            "sync",
+            "--timeout",
+            "30",
+            "--graceful-timeout",
+            "2",
+            "--log-level",
+            "warning",
+        ]
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                command,
+                cwd=ROOT,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        self.wait_ready()
+        return self
+
+    def wait_ready(self, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.process is not None
+            if self.process.poll() is not None:
+                raise RuntimeError(f"gunicorn exited: {self.log_tail()}")
+            with contextlib.suppress(requests.RequestException):
+                if requests.get(f"{self.url}/health/", timeout=2).status_code == 200:
+                    if len(self.worker_pids()) >= self.workers:
+                        return
+            time.sleep(0.1)
+        raise RuntimeError(f"gunicorn did not become ready: {self.log_tail()}")
+
+    def worker_pids(self) -> list[int]:
+        """The master's children: its workers (read from /proc)."""
+        assert self.process is not None
+        path = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+        try:
+            return [int(pid) for pid in path.read_text().split()]
+        except OSError:
+            return []
+
+    def kill_workers(self) -> int:
+        """SIGKILL every worker at once (the master starts new ones); how many were killed."""
+        killed = 0
+        for pid in self.worker_pids():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+                killed += 1
+        return killed
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=10)
+
+    def log_tail(self, lines: int = 40) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+
+class PrivatePostgres:
+    """A throwaway PostgreSQL instance (initdb in a temporary folder, its own port).
+
+    The crash test restarts it in immediate mode (a crash: WAL recovery on start) without
+    disturbing the shared cluster other test runs use. Run as the ``postgres`` system user,
+    because PostgreSQL refuses to run as root.
+    """
+
+    def __init__(self) -> None:
+        versions = sorted(PG_VERSIONS.glob("*/bin/initdb")) if PG_VERSIONS.exists() else []
+        if not versions:
+            raise RuntimeError("no PostgreSQL server binaries under /usr/lib/postgresql")
+        self.bin = versions[-1].parent
+        self.port = free_port()
+        self.dir = Path(tempfile.mkdtemp(prefix="bo_rel_pg_"))
+        self.data = self.dir / "data"
+        self.log = self.dir / "postgres.log"
+        self.started = False
+
+    def _as_postgres(self, *args: str, timeout: float = 120) -> None:
+        command = [*self._user_prefix(), *args]
+        subprocess.run(command, check=True, capture_output=True, timeout=timeout)
+
+    @staticmethod
+    def _user_prefix() -> list[str]:
+        if os.geteuid() != 0:
+            return []
+        runuser = shutil.which("runuser")
+        if runuser is None:
+            raise RuntimeError("running as root without runuser: cannot start PostgreSQL")
+        return [runuser, "-u", "postgres", "--"]
+
+    def start(self) -> PrivatePostgres:
+        if os.geteuid() == 0:
+            shutil.chown(self.dir, "postgres")
+        self._as_postgres(
+            str(self.bin / "initdb"),
+            "-D",
+            str(self.data),
+            "-U",
+            "postgres",
+            "-A",
+            "trust",
+            "-E",
+            "UTF8",
+        )
+        self._ctl("start")
+        self.started = True
+        return self
+
+    def _ctl(self, action: str, *extra: str) -> None:
+        options = f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=on"
+        self._as_postgres(
+            str(self.bin / "pg_ctl"),
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.log),
+            "-o",
+            options,
+            "-w",
+            "-t",
+            "60",
+            action,
+            *extra,
+        )
+
+    def crash_restart(self) -> None:
+        """Stop without a checkpoint (like a crash: every connection dies), then start again."""
+        self._ctl("restart", "-m", "immediate")
+
+    def url(self, name: str) -> str:
+        return f"postgres://postgres@127.0.0.1:{self.port}/{name}"
+
+    def create_database(self, name: str) -> None:
+        import psycopg
+
+        with psycopg.connect(self.url("postgres"), autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')  # our own fixed name
+
+    def is_up(self) -> bool:
+        import psycopg
+
+        try:
+            with psycopg.connect(self.url("postgres"), connect_timeout=2) as conn:
+                conn.execute("SELECT 1")
+        except psycopg.Error:
+            return False
+        return True
+
+    def stop(self) -> None:
+        """Stop the instance (whatever state it is in) and delete its folder."""
+        if self.started:
+            with contextlib.suppress(subprocess.SubprocessError, OSError):
+                self._ctl("stop", "-m", "immediate")
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def manage(
+    env: dict[str, str], *args: str, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    """Run ``manage.py`` with this environment (settings, database)."""
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )

@@ -1,0 +1,268 @@
+"""Crash safety: a server under a storm of provider requests loses its workers (SIGKILL) and,
+separately, its database (PostgreSQL crash-restarted in immediate mode: no checkpoint, every
+connection cut, WAL recovery on start). The clients resend every request until it gets a final
+answer, as providers do. Afterwards ``check_ledger`` is clean, every bet ended exactly once (one
+stake, at most one win or one refund, nothing left open), and every final answer agrees with the
+money.
+
+The database is a private PostgreSQL instance made for this test (initdb in a temporary folder,
+its own port), so crashing it disturbs no other database on the machine; it is stopped and
+deleted when the test ends, whatever happens.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+import time
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+
+from tests.helpers import requires_postgres
+from tests.reliability.budget import sized
+from tests.reliability.conftest import public_pem
+from tests.reliability.flows import (
+    BET_AND_SETTLE_FLOWS,
+    CODES,
+    FLOW_PROVIDER,
+    Flows,
+    Gambler,
+    Situation,
+    expected_code,
+)
+from tests.reliability.infra import Gunicorn, PrivatePostgres, manage, server_env
+from tests.reliability.storm import Job, prepare, run_storm
+
+pytestmark = [pytest.mark.postgres, pytest.mark.slow, requires_postgres]
+
+D = Decimal
+S = Situation
+FLOWS = ("jdb8", "jdb9", "vp", "naga", "buffalo")
+PROCESSES = 6
+WORKERS = 3
+STAKE, WIN = D("10"), D("4")
+
+SEED = """
+import json
+from decimal import Decimal
+from wallet.services import player_create, session_create
+out = {}
+for account, currency in (("alice", "USD"), ("chen", "CNY")):
+    player_create(account_id=account, currency=currency, opening_balance=Decimal("1000000"))
+    out[account] = [
+        currency,
+        session_create(account_id=account, provider="naga", ttl_seconds=86400).token,
+        session_create(account_id=account, provider="buffalo", ttl_seconds=86400).token,
+    ]
+print(json.dumps(out))
+"""
+
+
+@dataclass
+class Crashable:
+    pg: PrivatePostgres
+    server: Gunicorn
+    env: dict[str, str]
+    url: str
+
+
+@pytest.fixture
+def crashable(naga_key: Any, tmp_path: Path) -> Iterator[Crashable]:
+    try:
+        pg = PrivatePostgres()
+    except RuntimeError as exc:
+        pytest.skip(str(exc))
+    server: Gunicorn | None = None
+    try:
+        pg.start()
+        pg.create_database("crash")
+        env = server_env(pg.url("crash"), public_pem(naga_key))
+        migrated = manage(env, "migrate", "-v", "0")
+        assert migrated.returncode == 0, migrated.stderr
+        server = Gunicorn(env, tmp_path / "gunicorn.log", workers=WORKERS).start()
+        yield Crashable(pg, server, env, pg.url("crash"))
+    finally:
+        if server is not None:
+            server.stop()
+        pg.stop()
+
+
+@dataclass
+class Lifecycle:
+    """One bet: opened, then closed by a settle or a cancel (or left as a bet-and-settle)."""
+
+    flow: str
+    key: str
+    owner: Gambler
+    close: str  # "settle", "cancel" or "" (a bet-and-settle round left alone)
+
+
+def build_plan(
+    players: dict[str, Gambler], rounds: int, rng: random.Random
+) -> tuple[list[Lifecycle], list[list[Job]]]:
+    """Each round: process i opens bet i, repeats bet i+1's opening, closes bet i, repeats
+    bet i-1's closing. Repeats race the originals from another process (and may beat them)."""
+    flows = Flows()
+    lifecycles: list[Lifecycle] = []
+    plan: list[list[Job]] = []
+    numbers = iter(range(1, 10**9))
+    for _ in range(rounds):
+        batch: list[tuple[Lifecycle, Any, Any]] = []
+        for _ in range(PROCESSES):
+            flow = rng.choice(FLOWS)
+            owner = players["chen" if flow == "jdb8" else rng.choice(["alice", "chen"])]
+            n = next(numbers)
+            key = str(400_000 + n) if flow.startswith("jdb") else f"c-{flow}-{n}"
+            if flow in BET_AND_SETTLE_FLOWS:
+                close = rng.choice(["cancel", ""])
+            else:
+                close = rng.choice(["settle", "settle", "cancel"])
+            life = Lifecycle(flow, key, owner, close)
+            lifecycles.append(life)
+            opening = prepare(flows.open(flow, owner, key, STAKE, WIN))
+            closing = None
+            if close == "settle":
+                tx = str(800_000 + n) if flow.startswith("jdb") else f"pay-{n}"
+                closing = prepare(flows.settle(flow, owner, key, tx, WIN))
+            elif close == "cancel":
+                tx = str(600_000 + n) if flow.startswith("jdb") else f"can-{n}"
+                closing = prepare(flows.cancel(flow, owner, key, tx, STAKE))
+            batch.append((life, opening, closing))
+        race = len(lifecycles) - PROCESSES
+        jobs: list[Job] = []
+        for i, (_, opening, _) in enumerate(batch):
+            jobs.append(Job(race + i, "bet", opening))
+        for i in range(PROCESSES):
+            jobs.append(Job(race + (i + 1) % PROCESSES, "bet", batch[(i + 1) % PROCESSES][1]))
+        # A bet-and-settle round left alone has no closing request: its slot stays idle.
+        for i, (life, _, closing) in enumerate(batch):
+            jobs.append(Job(race + i, life.close, closing) if closing else Job(-1, "idle"))
+        for i in range(PROCESSES):
+            life, _, closing = batch[(i - 1) % PROCESSES]
+            previous = race + (i - 1) % PROCESSES
+            jobs.append(Job(previous, life.close, closing) if closing else Job(-1, "idle"))
+        plan.append(jobs)
+    return lifecycles, plan
+
+
+def _codes(flow: str, kind: str, *situations: Situation) -> set[str]:
+    table = CODES[flow][kind]
+    return {
+        expected_code(flow, kind, s, repeat=r)
+        for s in situations
+        for r in (False, True)
+        if s in table
+    }
+
+
+def check_lifecycle(
+    life: Lifecycle, state: str, rows: Counter[str], answers: dict[str, list[str]]
+) -> None:
+    """The bet ended exactly once, and what each provider request was told agrees with it."""
+    flow = life.flow
+    assert state != "open", (life, answers)  # every bet was closed
+    assert rows["stake"] == (1 if state in ("settled", "cancelled") else 0), (life, rows)
+    assert rows["refund"] + rows["reversal"] <= 1 and rows["win"] <= 1, (life, rows)
+    if state == "tombstone":  # a repeated cancel beat the bet: nothing moved, the bet refused
+        assert set(answers["bet"]) == {expected_code(flow, "open", S.AFTER_CANCEL)}, answers
+        assert set(answers["cancel"]) <= _codes(flow, "cancel", S.UNKNOWN), answers
+        return
+    assert set(answers["bet"]) <= _codes(flow, "open", S.APPLIED, S.AFTER_CANCEL), answers
+    if life.close == "settle":
+        assert state == "settled" and rows["win"] == 1, (life, state, rows)
+        assert set(answers["settle"]) <= _codes(flow, "settle", S.APPLIED, S.REPEAT), answers
+    elif life.close == "cancel" and flow in BET_AND_SETTLE_FLOWS:
+        assert state == "settled", (life, state)  # the round stands (policy keep)
+        assert set(answers["cancel"]) == {expected_code(flow, "cancel", S.ROUND_STANDS)}, answers
+    elif life.close == "cancel":
+        assert state == "cancelled" and rows["refund"] == 1, (life, state, rows)
+        assert set(answers["cancel"]) <= _codes(flow, "cancel", S.CANCELLED_OPEN), answers
+    else:
+        assert state == "settled" and flow in BET_AND_SETTLE_FLOWS
+
+
+def test_killed_workers_and_a_crashed_database_lose_no_money(crashable: Crashable) -> None:
+    seeded = manage(crashable.env, "shell", "-c", SEED)
+    assert seeded.returncode == 0, seeded.stderr
+    players = {
+        account: Gambler(account, currency, naga_token=naga, buffalo_sid=sid)
+        for account, (currency, naga, sid) in json.loads(
+            seeded.stdout.strip().splitlines()[-1]
+        ).items()
+    }
+    lifecycles, plan = build_plan(players, sized(60, 60), random.Random(7))
+    crashes: Counter[str] = Counter()
+    crashed_at: list[float] = []
+    stop = threading.Event()
+
+    def havoc() -> None:
+        """Kill every worker three times, crash the database twice, a second or two apart."""
+        for action in ("workers", "database", "workers", "database", "workers"):
+            if stop.wait(1.2):
+                return
+            if action == "workers":
+                killed = crashable.server.kill_workers()
+                crashes["worker SIGKILLs"] += killed
+                crashes["all-worker kills"] += 1
+            else:
+                crashable.pg.crash_restart()
+                crashes["PostgreSQL crash-restarts"] += 1
+            crashed_at.append(time.time())
+
+    started = time.monotonic()
+    try:
+        results = run_storm(plan, crashable.server.url, processes=PROCESSES, during=havoc)
+    finally:
+        stop.set()
+    elapsed = time.monotonic() - started
+    assert crashable.pg.is_up()
+    assert crashes["PostgreSQL crash-restarts"] == 2 and crashes["all-worker kills"] == 3, crashes
+
+    assert [r.error for r in results if r.error] == []
+    # The storm outlasted the havoc: answers kept coming after the last crash.
+    assert max(r.finished for r in results) > crashed_at[-1] + 0.5
+    assert [u for r in results for u in r.undocumented] == []
+    ledger = manage(crashable.env, "check_ledger")
+    assert ledger.returncode == 0, ledger.stdout + ledger.stderr
+
+    by_bet: dict[int, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+    for result in results:
+        by_bet[result.race][result.role].append(result.code)
+    with psycopg.connect(crashable.url) as conn:
+        states = {
+            (provider, key): state
+            for provider, key, state in conn.execute(
+                "SELECT provider, bet_key, state FROM wallet_bet"
+            )
+        }
+        movements: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
+        for provider, key, kind in conn.execute(
+            "SELECT b.provider, b.bet_key, e.kind FROM wallet_ledgerentry e "
+            "JOIN wallet_bet b ON b.id = e.bet_id"
+        ):
+            movements[(provider, key)][kind] += 1
+        stray = conn.execute(
+            "SELECT count(*) FROM wallet_ledgerentry WHERE bet_id IS NULL AND kind <> 'deposit'"
+        ).fetchone()
+    assert stray == (0,)
+    assert len(states) == len(lifecycles)
+    ended: Counter[str] = Counter()
+    for number, life in enumerate(lifecycles):
+        where = (FLOW_PROVIDER[life.flow], life.key)
+        check_lifecycle(life, states[where], movements[where], by_bet[number])
+        ended[states[where]] += 1
+    sent = sum(r.attempts for r in results)
+    retried = Counter(code for r in results for code in r.transient)
+    print(
+        f"crash: {len(lifecycles)} bets, {sent} requests in {elapsed:.1f}s, "
+        f"{sum(retried.values())} retried ({dict(retried)}), crashes {dict(crashes)}, "
+        f"ended {dict(ended)}"
+    )
