@@ -15,6 +15,7 @@ from django.db import connection
 from django.db.models import Field
 from django.utils import timezone
 
+from backoffice import hot_sql
 from providers.base import InboundCall, ProviderAnswer
 from providers.models import Direction, JournalEntry
 from providers.wire import to_jsonable
@@ -126,8 +127,7 @@ def _insert(values: dict[str, Any]) -> None:
     """One INSERT without the ORM's per-call compiling (the journal is on every request)."""
     sql, fields = _insert_sql()
     params = [f.get_db_prep_save(storable(values[f.name]), connection) for f in fields]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+    hot_sql.execute(sql, params)
 
 
 def storable(value: Any) -> Any:

@@ -24,6 +24,7 @@ import psycopg
 from django.conf import settings
 from psycopg import pq
 
+from providers.loadtest import cpu
 from providers.loadtest.seed import SeededBets
 
 STATEMENTS: dict[bytes, bytes] = {
@@ -59,6 +60,7 @@ class CeilingResult:
     client_cpu_s: float = 0.0
     missing: int = 0  # bets that were not open (should be 0)
     errors: list[str] = field(default_factory=list)
+    cpu: cpu.CpuUsage | None = None
 
 
 def connection_kwargs() -> dict[str, Any]:
@@ -95,6 +97,7 @@ def run_ceiling(bets: SeededBets, concurrency: int) -> CeilingResult:
         )
         for c in connections
     ]
+    before = cpu.snapshot()
     cpu0, t0 = time.process_time(), time.perf_counter()
     for thread in threads:
         thread.start()
@@ -102,6 +105,8 @@ def run_ceiling(bets: SeededBets, concurrency: int) -> CeilingResult:
         thread.join()
     result.elapsed_s = time.perf_counter() - t0
     result.client_cpu_s = time.process_time() - cpu0
+    # Measured before the connections close: their server processes end with them.
+    result.cpu = cpu.usage(before, cpu.snapshot())
     for connection in connections:
         connection.close()
     if result.errors:

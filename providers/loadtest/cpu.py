@@ -1,4 +1,4 @@
-"""Where the CPU went during a run, from ``/proc`` (Linux, server on the same host).
+"""Where the CPU went during a run (``/proc``), and what the database did (``pg_stat_database``).
 
 Wall-clock figures depend on what else the machine is doing; CPU seconds per request do much
 less. A snapshot sums user+system time of the app server (processes whose command line names
@@ -19,8 +19,8 @@ _TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 @dataclass(frozen=True)
 class CpuSnapshot:
-    app_s: float
-    database_s: float
+    app: dict[int, float]  # pid: CPU seconds so far
+    database: dict[int, float]
     machine_busy_s: float
     machine_total_s: float
 
@@ -47,7 +47,8 @@ class CpuUsage:
 def snapshot() -> CpuSnapshot | None:
     if not (_PROC / "stat").exists():
         return None
-    app = database = 0.0
+    app: dict[int, float] = {}
+    database: dict[int, float] = {}
     for entry in _PROC.iterdir():
         if not entry.name.isdigit():
             continue
@@ -60,21 +61,61 @@ def snapshot() -> CpuSnapshot | None:
         fields = stat[stat.rindex(")") + 2 :].split()
         seconds = (int(fields[11]) + int(fields[12])) / _TICKS  # utime + stime
         if name.startswith("postgres"):
-            database += seconds
+            database[int(entry.name)] = seconds
         elif b"gunicorn" in command:
-            app += seconds
+            app[int(entry.name)] = seconds
     cpu = (_PROC / "stat").read_text().splitlines()[0].split()[1:]
     ticks = [int(t) for t in cpu[:8]]
     idle = ticks[3] + ticks[4]  # idle + iowait
     return CpuSnapshot(app, database, (sum(ticks) - idle) / _TICKS, sum(ticks) / _TICKS)
 
 
+def _spent(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU of the processes alive at the end (those that ended meanwhile cannot be read)."""
+    return sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items())
+
+
 def usage(before: CpuSnapshot | None, after: CpuSnapshot | None) -> CpuUsage | None:
     if before is None or after is None:
         return None
     return CpuUsage(
-        after.app_s - before.app_s,
-        after.database_s - before.database_s,
+        _spent(before.app, after.app),
+        _spent(before.database, after.database),
         after.machine_busy_s - before.machine_busy_s,
         after.machine_total_s - before.machine_total_s,
     )
+
+
+#: Counters of ``pg_stat_database`` compared before and after a run (per request).
+DATABASE_COUNTERS = (
+    "xact_commit",
+    "xact_rollback",
+    "tup_returned",
+    "tup_fetched",
+    "tup_inserted",
+    "tup_updated",
+    "blks_hit",
+)
+
+
+#: An idle PostgreSQL backend publishes its pending statistics after 10 s (PostgreSQL 15).
+STATS_IDLE_FLUSH_S = 11.0
+
+
+def database_counters() -> dict[str, int]:
+    """This database's activity counters, as published by every backend so far.
+
+    Call it when the server's connections have been idle for ``STATS_IDLE_FLUSH_S``: backends
+    publish their counters at most once a second while busy, and when idle after that delay.
+    """
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_stat_force_next_flush()")  # our own pending counters
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {', '.join(DATABASE_COUNTERS)} FROM pg_stat_database "  # noqa: S608
+            "WHERE datname = current_database()"
+        )
+        row = cursor.fetchone()
+    return dict(zip(DATABASE_COUNTERS, (int(v) for v in row or ()), strict=False))

@@ -41,6 +41,7 @@ class Options:
     warmup: int = 200
     max_seconds: float = 900.0
     seed: int = 1
+    database_stats: bool = False  # pg_stat_database counters per request (adds 22 s of waits)
 
 
 class LoadTestFailed(Exception):
@@ -103,6 +104,10 @@ def execute(options: Options, say: Say) -> dict[str, Any]:
         say(f"warm-up: {warm.requests} balance calls, {warm.errors} errors (not counted)")
 
     journal_before = scenarios.journal_last_id()
+    counters_before: dict[str, int] = {}
+    if options.database_stats:
+        time.sleep(cpu.STATS_IDLE_FLUSH_S)  # the warm-up's counters reach pg_stat_database
+        counters_before = cpu.database_counters()
     cpu_before = cpu.snapshot()
     result = driver.run(plan.flows)
     spent = cpu.usage(cpu_before, cpu.snapshot())
@@ -112,6 +117,14 @@ def execute(options: Options, say: Say) -> dict[str, Any]:
     if spent is not None:
         report["http"]["cpu"] = _cpu_report(spent, result.requests, result.client_cpu_s)
         say(f"  {_cpu_text(report['http']['cpu'])}")
+    if options.database_stats:
+        time.sleep(cpu.STATS_IDLE_FLUSH_S)
+        counters = _per_request(counters_before, cpu.database_counters(), result.requests)
+        report["http"]["database_per_request"] = counters
+        say(
+            "  database per request (pg_stat_database): "
+            + ", ".join(f"{name} {value:.2f}" for name, value in counters.items())
+        )
     say(
         f"  answers: {_answers(result)}; errors {result.errors} "
         f"(transport {result.transport_errors}), try again {result.try_again} "
@@ -139,9 +152,7 @@ def execute(options: Options, say: Say) -> dict[str, Any]:
         say(f"  {provider} bet-and-settle: {count} flows, bets by state {states}")
 
     if ceiling_bets is not None:
-        cpu_before = cpu.snapshot()
         ceiling = run_ceiling(ceiling_bets, options.concurrency)
-        ceiling_spent = cpu.usage(cpu_before, cpu.snapshot())
         ceiling_figures = Figures(
             "ceiling: raw SQL cancels",
             len(ceiling.latencies_ns),
@@ -152,9 +163,9 @@ def execute(options: Options, say: Say) -> dict[str, Any]:
         report["ceiling"] = ceiling_figures.as_dict() | {"missing": ceiling.missing}
         report["ratio"] = round(ratio, 3)
         say(f"{ceiling_figures.text()} ({options.concurrency} connections)")
-        if ceiling_spent is not None:
+        if ceiling.cpu is not None:
             count = len(ceiling.latencies_ns)
-            report["ceiling"]["cpu"] = _cpu_report(ceiling_spent, count, ceiling.client_cpu_s)
+            report["ceiling"]["cpu"] = _cpu_report(ceiling.cpu, count, ceiling.client_cpu_s)
             say(f"  {_cpu_text(report['ceiling']['cpu'])}")
         say(
             f"ratio: {figures.rate:,.0f} / {ceiling_figures.rate:,.0f} = {ratio:.0%} of the ceiling"
@@ -213,6 +224,11 @@ def _run_details(result: RunResult) -> dict[str, Any]:
         "answers": {" ".join(k): v for k, v in sorted(result.codes.items())},
         "error_examples": result.error_examples,
     }
+
+
+def _per_request(before: dict[str, int], after: dict[str, int], requests: int) -> dict[str, float]:
+    """Counter deltas per request (other sessions on the same database count too)."""
+    return {k: round((after[k] - before[k]) / requests, 2) for k in after if requests}
 
 
 def _cpu_report(spent: cpu.CpuUsage, requests: int, client_s: float) -> dict[str, float]:

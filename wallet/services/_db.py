@@ -23,6 +23,7 @@ from django.db import OperationalError, connection, transaction
 from django.db.models import Field
 from django.utils import timezone
 
+from backoffice import hot_sql
 from wallet.models import Bet, LedgerEntry, Player, Wallet
 from wallet.services.outcomes import Outcome, WalletResult
 
@@ -156,32 +157,44 @@ def lock_bet_with_owner(provider: str, bet_key: str) -> tuple[Bet, str | None] |
     statement is built once from the model (it runs on every cancel; the ORM would compile it
     anew each time, which costs more than the database takes to run it).
     """
-    sql, columns = _lock_with_owner_sql(connection.vendor)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [provider, bet_key])
-        row = cursor.fetchone()
+    row = hot_sql.fetch_one(_lock_with_owner_sql(connection.vendor), [provider, bet_key])
     if row is None:
         return None
+    return _bet_from_row(row), row[-1]
+
+
+@functools.cache
+def _bet_columns(vendor: str) -> list[tuple[Any, list[Any]]]:
+    """Each column of a bet row with the converters the ORM would apply to its value."""
+    columns = []
+    for field in Bet._meta.concrete_fields:
+        column = field.get_col(Bet._meta.db_table)
+        converters = connection.ops.get_db_converters(column) + field.get_db_converters(connection)
+        columns.append((column, converters))
+    return columns
+
+
+def _bet_from_row(row: tuple[Any, ...]) -> Bet:
+    """A Bet from a row that starts with every bet column in model order (extra columns after)."""
+    columns = _bet_columns(connection.vendor)
     values = []
     for value, (column, converters) in zip(row, columns, strict=False):
         for convert in converters:
             value = convert(value, column, connection)
         values.append(value)
-    bet = Bet.from_db(connection.alias, [c.target.attname for c, _ in columns], values)
-    return bet, row[-1]
+    return Bet.from_db(connection.alias, [c.target.attname for c, _ in columns], values)
+
+
+def _bet_select_list(alias: str) -> str:
+    quote = connection.ops.quote_name
+    return ", ".join(f"{alias}.{quote(str(f.column))}" for f in Bet._meta.concrete_fields)
 
 
 @functools.cache
-def _lock_with_owner_sql(vendor: str) -> tuple[str, list[tuple[Any, list[Any]]]]:
-    """The SELECT … FOR UPDATE OF the bet, and each column's converters (as the ORM applies)."""
+def _lock_with_owner_sql(vendor: str) -> str:
+    """The SELECT … FOR UPDATE OF the bet, with its owner's account id last."""
     quote = connection.ops.quote_name
-    fields = Bet._meta.concrete_fields
-    columns = []
-    for field in fields:
-        column = field.get_col(Bet._meta.db_table)
-        converters = connection.ops.get_db_converters(column) + field.get_db_converters(connection)
-        columns.append((column, converters))
-    selected = ", ".join(f"b.{quote(str(f.column))}" for f in fields)
+    selected = _bet_select_list("b")
     lock = " FOR UPDATE OF b" if connection.features.has_select_for_update_of else ""
     # Only model metadata (quoted column names) is interpolated; values are parameters.
     sql = (
@@ -190,7 +203,82 @@ def _lock_with_owner_sql(vendor: str) -> tuple[str, list[tuple[Any, list[Any]]]]
         f"LEFT JOIN {quote(Player._meta.db_table)} p ON p.{quote('id')} = b.{quote('player_id')} "
         f"WHERE b.{quote('provider')} = %s AND b.{quote('bet_key')} = %s{lock}"
     )
-    return sql, columns
+    return sql
+
+
+# PostgreSQL: a whole cancel of an open bet in one statement. The bet is locked first (FOR
+# UPDATE, waiting like every lock up to lock_timeout), only if it is still open, undecided and
+# matches what the request says (player, currency, amount); then the wallet (its UPDATE takes
+# the lock, after the bet's), the refund row, and the bet's new state. When anything does not
+# match, no row is locked or written and the caller takes the general path, which decides
+# (and flags) every other case. After a lock wait PostgreSQL re-checks the conditions on the
+# row as the other transaction left it, so a bet cancelled meanwhile is not refunded twice.
+_REFUND_OPEN_BET_SQL = """
+WITH target AS (
+    SELECT b.id, b.wallet_id, b.stake FROM wallet_bet b {owner_join}
+    WHERE b.provider = %s AND b.bet_key = %s AND b.state = 'open' AND b.cancel_outcome = ''
+    {conditions}
+    FOR UPDATE OF b
+), moved AS (
+    UPDATE wallet_wallet w SET balance = w.balance + t.stake, updated_at = %s
+    FROM target t WHERE w.id = t.wallet_id
+    RETURNING w.id AS wallet_id, w.balance, t.id AS bet_id, t.stake
+), refund AS (
+    INSERT INTO wallet_ledgerentry (
+        wallet_id, bet_id, kind, amount, balance_after, provider, provider_tx_id, reason,
+        created_at)
+    SELECT wallet_id, bet_id, 'refund', stake, balance, %s::text, %s::text, '', %s::timestamptz
+    FROM moved
+)
+UPDATE wallet_bet b
+SET state = 'cancelled', cancel_outcome = 'cancelled', cancelled_at = %s, updated_at = %s
+FROM moved m WHERE b.id = m.bet_id
+RETURNING {bet_columns}, m.balance
+"""
+
+
+@functools.cache
+def _refund_open_bet_sql(by_player: bool, by_currency: bool, by_amount: bool) -> str:
+    conditions = []
+    if by_player:
+        conditions.append("AND p.account_id = %s")
+    if by_currency:
+        conditions.append("AND b.currency = %s")
+    if by_amount:
+        conditions.append("AND b.stake = %s")
+    return _REFUND_OPEN_BET_SQL.format(
+        owner_join="JOIN wallet_player p ON p.id = b.player_id" if by_player else "",
+        conditions=" ".join(conditions),
+        bet_columns=_bet_select_list("b"),
+    )
+
+
+def refund_open_bet(
+    *,
+    provider: str,
+    bet_key: str,
+    tx_id: str,
+    account_id: str | None,
+    currency: str | None,
+    amount: Decimal | None,
+) -> tuple[Bet, Decimal] | None:
+    """Cancel an open bet in one statement when the request matches it exactly.
+
+    Returns the cancelled bet and the wallet's new balance, or None (nothing locked, nothing
+    written) when the bet is not an open, undecided bet of that player, currency and stake, or
+    on a database without data-modifying WITH (SQLite): the caller then takes the general path.
+    """
+    if connection.vendor != "postgresql":
+        return None
+    now = timezone.now()
+    params: list[Any] = [provider, bet_key]
+    params += [value for value in (account_id, currency or None, amount) if value is not None]
+    params += [now, provider, tx_id or bet_key, now, now, now]
+    sql = _refund_open_bet_sql(account_id is not None, bool(currency), amount is not None)
+    row = hot_sql.fetch_one(sql, params)
+    if row is None:
+        return None
+    return _bet_from_row(row), row[-1]
 
 
 def insert_bet_if_absent(bet: Bet) -> bool:
@@ -253,7 +341,9 @@ WITH moved AS (
 INSERT INTO wallet_ledgerentry (
     wallet_id, bet_id, kind, amount, balance_after, provider, provider_tx_id, staff_user_id,
     reason, created_at)
-SELECT id, %s, %s, %s, balance, %s, %s, %s, %s, %s FROM moved
+SELECT id, %s::bigint, %s::text, %s::numeric, balance, %s::text, %s::text, %s::integer,
+       %s::text, %s::timestamptz
+FROM moved
 RETURNING balance_after
 """
 
@@ -306,9 +396,7 @@ def move_money(
             reason[:500],
             now,
         ]
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            row = cursor.fetchone()
+        row = hot_sql.fetch_one(sql, params)
         if row is None:
             raise Wallet.DoesNotExist(f"wallet {wallet.pk} does not exist")
         wallet.balance = row[0]
@@ -354,8 +442,7 @@ def save_bet(bet: Bet, *fields: str) -> None:
     """Write these fields (and ``updated_at``) of a locked bet: one UPDATE, no ORM compiling."""
     sql, model_fields = _bet_update((*fields, "updated_at"))
     values = [f.get_db_prep_save(f.pre_save(bet, add=False), connection) for f in model_fields]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*values, bet.pk])
+    hot_sql.execute(sql, [*values, bet.pk])
 
 
 def flag(bet: Bet, reason: str) -> None:

@@ -26,6 +26,7 @@ from wallet.services._db import (
     lock_wallet,
     money_transaction,
     move_money,
+    refund_open_bet,
     save_bet,
 )
 from wallet.services.outcomes import Outcome, SettledRoundPolicy, WalletResult
@@ -427,6 +428,19 @@ def bet_cancel(
     """
     keys = sorted(set(bet_keys))
     with money_transaction():
+        if len(keys) == 1:
+            # The common case first: an open bet of this player refunded in one statement.
+            refunded = refund_open_bet(
+                provider=provider,
+                bet_key=keys[0],
+                tx_id=tx_id,
+                account_id=account_id,
+                currency=currency,
+                amount=amount,
+            )
+            if refunded is not None:
+                cancelled, new_balance = refunded
+                return WalletResult(Outcome.CANCELLED, new_balance, cancelled.currency, cancelled)
         bets: dict[str, Bet] = {}
         if len(keys) == 1:
             # The common case: lock the bet and learn its owner in one statement, so a cancel
