@@ -26,7 +26,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from tests.helpers import requires_postgres
+from tests.helpers import ON_POSTGRES
 from tests.reliability.budget import sized
 from tests.reliability.conftest import public_pem
 from tests.reliability.flows import (
@@ -41,7 +41,14 @@ from tests.reliability.flows import (
 from tests.reliability.infra import Gunicorn, PrivatePostgres, manage, server_env
 from tests.reliability.storm import Job, prepare, run_storm
 
-pytestmark = [pytest.mark.postgres, pytest.mark.slow, requires_postgres]
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        not ON_POSTGRES,
+        reason="runs in the PostgreSQL pass (on its own throwaway PostgreSQL instance)",
+    ),
+]
 
 D = Decimal
 S = Situation

@@ -131,8 +131,11 @@ def _json_bytes(value: Any) -> bytes:
 
 
 def _valid_request(provider: str, path: str) -> SignedRequest:
-    """A real request of an unknown player (crypto and signature right, so it gets far)."""
-    flows = Flows()
+    """A real request of an unknown player (crypto and signature right, so it gets far).
+
+    Always the same length: hypothesis draws positions in it and needs the same bounds each time.
+    """
+    flows = Flows(round_tag="fuzz")
     if provider == "jdb":
         call = flows.open("jdb9", NOBODY, "7001", D("1"), D(0))
     elif provider == "vp":
@@ -142,6 +145,7 @@ def _valid_request(provider: str, path: str) -> SignedRequest:
         call = Call("naga", path.split("/")[3], call.payload)
     else:
         call = flows.open("buffalo", NOBODY, "k1", D("1"), D(0))
+        call.payload["uuid"] = "fuzz-uuid"
         method = path.rsplit("/", 1)[1]
         call = Call("buffalo", method if method in BUFFALO_METHODS else "debit", call.payload)
     signed = call.signed()
@@ -278,6 +282,10 @@ BAD_TEXTS = (
     '"\\ud800"',
 )
 
+#: Fields that hold a list of ids, and what no such field may accept (``["a"]`` would be valid).
+LIST_FIELDS = frozenset({"refTransferIds"})
+BAD_LISTS = ("[]", '"a"', "[null]", "[[]]", "[true]", "{}", "[1.5]", '["\\u0000"]', "null")
+
 
 def _with_raw(payload: dict[str, Any], path: tuple[str, ...], token: str | None) -> str:
     """JSON text of ``payload``, the field at ``path`` replaced by a raw token (None: dropped)."""
@@ -403,7 +411,8 @@ def broken_calls(draw: st.DrawFn) -> tuple[str, str, tuple[str, ...], str | None
     if amounts and draw(st.booleans()):
         return flow, kind, draw(st.sampled_from(amounts)), draw(st.sampled_from(BAD_AMOUNTS))
     field = draw(st.sampled_from(required))
-    token = draw(st.sampled_from((None, *BAD_TEXTS)))
+    bad = BAD_LISTS if field[-1] in LIST_FIELDS else BAD_TEXTS
+    token = draw(st.sampled_from((None, *bad)))
     return flow, kind, field, token
 
 
