@@ -63,13 +63,30 @@ def write_inbound(
     secret_fields: frozenset[str],
     latency_us: int,
 ) -> None:
-    """Journal a request in its own transaction; never raises (the answer stands)."""
-    try:
-        insert_inbound(
-            call, answer, provider=provider, secret_fields=secret_fields, latency_us=latency_us
-        )
-    except Exception:  # the answer stands even if the journal cannot be written
-        log.exception("journal write failed for %s request %s", provider, call.request_id)
+    """Journal a request in its own transaction; never raises (the answer stands).
+
+    When the database dropped this connection (a restart, a failover: the request itself
+    failed on it), the row is written once more on a new connection rather than lost.
+    """
+    for attempt in (1, 2):
+        try:
+            insert_inbound(
+                call, answer, provider=provider, secret_fields=secret_fields, latency_us=latency_us
+            )
+            return
+        except Exception:  # the answer stands even if the journal cannot be written
+            if attempt == 1 and _reconnected():
+                continue
+            log.exception("journal write failed for %s request %s", provider, call.request_id)
+            return
+
+
+def _reconnected() -> bool:
+    """Replace a connection the database dropped (never inside a transaction)."""
+    if connection.in_atomic_block or connection.connection is None or connection.is_usable():
+        return False
+    connection.close()
+    return True
 
 
 def insert_inbound(

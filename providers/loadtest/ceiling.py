@@ -97,7 +97,7 @@ def run_ceiling(bets: SeededBets, concurrency: int) -> CeilingResult:
         )
         for c in connections
     ]
-    before = cpu.snapshot()
+    before = cpu.snapshot(_database_name())
     cpu0, t0 = time.process_time(), time.perf_counter()
     for thread in threads:
         thread.start()
@@ -106,7 +106,7 @@ def run_ceiling(bets: SeededBets, concurrency: int) -> CeilingResult:
     result.elapsed_s = time.perf_counter() - t0
     result.client_cpu_s = time.process_time() - cpu0
     # Measured before the connections close: their server processes end with them.
-    result.cpu = cpu.usage(before, cpu.snapshot())
+    result.cpu = cpu.usage(before, cpu.snapshot(_database_name()))
     for connection in connections:
         connection.close()
     if result.errors:
@@ -169,3 +169,9 @@ def _check(res: pq.abc.PGresult, what: bytes) -> pq.abc.PGresult:
         message = (res.error_message or b"").decode(errors="replace").strip()
         raise CeilingError(f"{what.decode()}: {message}")
     return res
+
+
+def _database_name() -> str:
+    from django.conf import settings
+
+    return str(settings.DATABASES["default"]["NAME"])

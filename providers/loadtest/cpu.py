@@ -44,11 +44,40 @@ class CpuUsage:
         return max(0.0, self.machine_busy_s - self.app_s - self.database_s - client_s)
 
 
-def snapshot() -> CpuSnapshot | None:
+def _serves_other_database(command: bytes, database: bytes) -> bool:
+    """A PostgreSQL client backend of another database (its title names the database).
+
+    Backends of other databases (other people's tests on a shared machine) are not ours;
+    PostgreSQL's own helpers (WAL writer, checkpointer, ...) are counted: they do our work too.
+    """
+    title = command.replace(b"\0", b" ")
+    is_backend = b"(" in title or b"[local]" in title
+    return is_backend and b" " + database + b" " not in title
+
+
+def _serves(process: Path, database: bytes) -> bool:
+    """An app server on this database (other people's servers on the machine are not ours)."""
+    if not database:
+        return True
+    try:
+        environment = (process / "environ").read_bytes()
+    except OSError:
+        return True
+    for variable in environment.split(b"\0"):
+        if variable.startswith(b"DATABASE_URL="):
+            return variable.rstrip(b"/").endswith(b"/" + database) or b"/" + database + b"?" in (
+                variable
+            )
+    return True
+
+
+def snapshot(database: str = "") -> CpuSnapshot | None:
+    """CPU so far of the app server and of PostgreSQL (``database``'s backends and helpers)."""
     if not (_PROC / "stat").exists():
         return None
+    name_bytes = database.encode()
     app: dict[int, float] = {}
-    database: dict[int, float] = {}
+    postgres: dict[int, float] = {}
     for entry in _PROC.iterdir():
         if not entry.name.isdigit():
             continue
@@ -61,13 +90,14 @@ def snapshot() -> CpuSnapshot | None:
         fields = stat[stat.rindex(")") + 2 :].split()
         seconds = (int(fields[11]) + int(fields[12])) / _TICKS  # utime + stime
         if name.startswith("postgres"):
-            database[int(entry.name)] = seconds
-        elif b"gunicorn" in command:
+            if not (name_bytes and _serves_other_database(command, name_bytes)):
+                postgres[int(entry.name)] = seconds
+        elif b"gunicorn" in command and _serves(entry, name_bytes):
             app[int(entry.name)] = seconds
     cpu = (_PROC / "stat").read_text().splitlines()[0].split()[1:]
     ticks = [int(t) for t in cpu[:8]]
     idle = ticks[3] + ticks[4]  # idle + iowait
-    return CpuSnapshot(app, database, (sum(ticks) - idle) / _TICKS, sum(ticks) / _TICKS)
+    return CpuSnapshot(app, postgres, (sum(ticks) - idle) / _TICKS, sum(ticks) / _TICKS)
 
 
 def _spent(before: dict[int, float], after: dict[int, float]) -> float:

@@ -75,6 +75,7 @@ def execute(options: Options, say: Say) -> dict[str, Any]:
     check_server(host, port)
     report: dict[str, Any] = {"options": options.__dict__ | {"providers": list(options.providers)}}
     tag = "lt" + secrets.token_hex(4)
+    report["tag"] = tag  # in every account id, bet key and session token of this run
     rng = random.Random(options.seed)
 
     started = time.perf_counter()
@@ -108,9 +109,9 @@ def execute(options: Options, say: Say) -> dict[str, Any]:
     if options.database_stats:
         time.sleep(cpu.STATS_IDLE_FLUSH_S)  # the warm-up's counters reach pg_stat_database
         counters_before = cpu.database_counters()
-    cpu_before = cpu.snapshot()
+    cpu_before = cpu.snapshot(_database_name())
     result = driver.run(plan.flows)
-    spent = cpu.usage(cpu_before, cpu.snapshot())
+    spent = cpu.usage(cpu_before, cpu.snapshot(_database_name()))
     figures = _figures(f"{options.scenario} over HTTP", result)
     report["http"] = figures.as_dict() | _run_details(result)
     say(figures.text())
@@ -254,3 +255,9 @@ def _cpu_text(figures: dict[str, float]) -> str:
 
 def _answers(result: RunResult) -> str:
     return ", ".join(f"{p} {a} {c} x{n}" for (p, a, c), n in sorted(result.codes.items()))
+
+
+def _database_name() -> str:
+    from django.conf import settings
+
+    return str(settings.DATABASES["default"]["NAME"])

@@ -14,7 +14,7 @@ and in Python, so the harness builds the matching requests without reading the r
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import connection
 
@@ -33,7 +33,9 @@ def stake_of(n: int) -> Decimal:
 
 
 def win_of(n: int) -> Decimal:
-    return Decimal(0) if n % 3 == 0 else (stake_of(n) * Decimal("1.5")).quantize(Decimal("0.01"))
+    # PostgreSQL's round() rounds halves away from zero: the same here.
+    win = (stake_of(n) * Decimal("1.5")).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    return Decimal(0) if n % 3 == 0 else win
 
 
 @dataclass(frozen=True)
