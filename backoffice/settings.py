@@ -144,6 +144,10 @@ ADMIN_LOGIN_LOCKOUT_MINUTES: int = env.int("ADMIN_LOGIN_LOCKOUT_MINUTES", defaul
 # "<minutes>" for every provider and/or "<provider>:<minutes>" pairs, e.g. "15,naga:30".
 STUCK_AFTER_MINUTES: str = env.str("STUCK_AFTER_MINUTES", default="jdb:10,vp:10,naga:10,buffalo:10")
 
+# --- Finance ------------------------------------------------------------------------------------
+# Largest provider statement finance may upload to the statement diff (bytes).
+FINANCE_STATEMENT_MAX_BYTES: int = env.int("FINANCE_STATEMENT_MAX_BYTES", default=20 * 1024 * 1024)
+
 # --- Provider framework -----------------------------------------------------------------------
 # Addresses of our own load balancers / proxies: only when the direct peer is one of these do we
 # believe the X-Forwarded-For header (rightmost untrusted hop wins).

@@ -9,7 +9,6 @@ as soon as it passes ``FINANCE_STATEMENT_MAX_BYTES``; the view also refuses a re
 from __future__ import annotations
 
 import io
-import os
 from typing import Any
 
 from django.conf import settings
@@ -22,12 +21,8 @@ FORM_OVERHEAD_BYTES = 64 * 1024
 
 
 def statement_max_bytes() -> int:
-    """The limit, read at call time: a Django setting if one is defined (tests), else the
-    ``FINANCE_STATEMENT_MAX_BYTES`` environment variable, else 20 MiB."""
-    configured = getattr(settings, "FINANCE_STATEMENT_MAX_BYTES", None)
-    if configured is None:
-        configured = os.environ.get("FINANCE_STATEMENT_MAX_BYTES") or DEFAULT_STATEMENT_MAX_BYTES
-    return int(configured)
+    """The limit, read at call time (setting ``FINANCE_STATEMENT_MAX_BYTES``, default 20 MiB)."""
+    return int(getattr(settings, "FINANCE_STATEMENT_MAX_BYTES", DEFAULT_STATEMENT_MAX_BYTES))
 
 
 class BoundedMemoryUploadHandler(FileUploadHandler):
