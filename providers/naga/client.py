@@ -13,6 +13,7 @@ published demo key ``backoffice/demo_keys_naga/naga_demo_private.pem``.
 from __future__ import annotations
 
 import base64
+from functools import lru_cache
 from typing import Any
 
 from cryptography.hazmat.primitives import hashes, serialization
@@ -72,6 +73,14 @@ def _signing_key(source: PrivateKeySource | None) -> rsa.RSAPrivateKey:
             "no key to sign Naga requests with: pass private_key, set NAGA_CLIENT_PRIVATE_KEY, "
             "or turn DEMO_KEYS on to use the demo key"
         )
+    return _load_private_key(source)
+
+
+@lru_cache(maxsize=8)
+def _load_private_key(source: str | bytes) -> rsa.RSAPrivateKey:
+    # Cached by the setting's value (a changed setting is read anew): loading and checking an
+    # RSA key costs tens of milliseconds, far more than signing with it (the load harness
+    # signs tens of thousands of requests).
     pem = source if isinstance(source, bytes) else pem_bytes(source, "NAGA_CLIENT_PRIVATE_KEY")
     key = serialization.load_pem_private_key(pem, password=None)
     if not isinstance(key, rsa.RSAPrivateKey):
