@@ -40,8 +40,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
                 item.add_marker(pytest.mark.skip(reason=reason))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def browser() -> Iterator[Browser]:
+    """One Chromium per test. Playwright's sync API marks its event loop as running for as long
+    as it is open; closing it after each test keeps later tests free to use asyncio.run()."""
     # Playwright's sync API runs an event loop; Django must allow ORM calls from the test
     # thread regardless.
     os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
