@@ -34,9 +34,7 @@ def fetch_one(sql: str, params: Sequence[Any]) -> tuple[Any, ...] | None:
     connection.ensure_connection()
     with connection.wrap_database_errors:
         with psycopg.Cursor(connection.connection) as cursor:
-            # Never a named prepared statement: PgBouncer in transaction mode (README,
-            # deploying) cannot keep one, and measured it saved nothing here.
-            cursor.execute(sql, params, prepare=False)
+            cursor.execute(sql, params)
             return cursor.fetchone() if cursor.description else None
 
 
