@@ -29,8 +29,10 @@ from providers.loadtest.seed import SeededBets
 
 STATEMENTS: dict[bytes, bytes] = {
     b"lock_bet": (
-        b"SELECT id, wallet_id, stake FROM wallet_bet "
-        b"WHERE provider = $1 AND bet_key = $2 AND state = 'open' FOR UPDATE"
+        # By the unique key alone (the state is checked on the locked row, as the service
+        # does): with ``state = 'open'`` in the WHERE the planner may walk the state index.
+        b"SELECT id, wallet_id, stake, state FROM wallet_bet "
+        b"WHERE provider = $1 AND bet_key = $2 FOR UPDATE"
     ),
     b"move_wallet": (
         b"UPDATE wallet_wallet SET balance = balance + $1, updated_at = now() "
@@ -133,7 +135,7 @@ def _client(
             started = clock()
             _check(pgconn.exec_(b"BEGIN"), b"BEGIN")
             bet = _check(pgconn.exec_prepared(b"lock_bet", [provider, key]), b"lock_bet")
-            if bet.ntuples == 0:
+            if bet.ntuples == 0 or bet.get_value(0, 3) != b"open":
                 missing += 1
                 _check(pgconn.exec_(b"ROLLBACK"), b"ROLLBACK")
                 continue
