@@ -29,11 +29,20 @@ from django.db import connection
 
 
 def fetch_one(sql: str, params: Sequence[Any]) -> tuple[Any, ...] | None:
-    """Execute ``sql`` (``%s`` placeholders) and return its first row, or None."""
+    """Execute ``sql`` (``%s`` placeholders, a statement that returns rows): its first row."""
+    return _run(sql, params, fetch=True)
+
+
+def execute(sql: str, params: Sequence[Any]) -> None:
+    """Execute ``sql`` (``%s`` placeholders) for its effect."""
+    _run(sql, params, fetch=False)
+
+
+def _run(sql: str, params: Sequence[Any], *, fetch: bool) -> tuple[Any, ...] | None:
     if connection.vendor != "postgresql":
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
-            return cursor.fetchone() if cursor.description else None
+            return cursor.fetchone() if fetch else None
     import psycopg
 
     # What Django's own cursor() does first: the health check (if on), then a connection.
@@ -42,9 +51,6 @@ def fetch_one(sql: str, params: Sequence[Any]) -> tuple[Any, ...] | None:
     with connection.wrap_database_errors:
         with psycopg.Cursor(connection.connection) as cursor:
             cursor.execute(sql, params, prepare=settings.DATABASE_PREPARED_STATEMENTS)
-            return cursor.fetchone() if cursor.description else None
-
-
-def execute(sql: str, params: Sequence[Any]) -> None:
-    """Execute ``sql`` (``%s`` placeholders) for its effect."""
-    fetch_one(sql, params)
+            # fetchone() without looking at cursor.description first: building the column
+            # descriptions of a 25-column RETURNING costs more Python than the row itself.
+            return cursor.fetchone() if fetch else None

@@ -50,6 +50,13 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
+# Provider callbacks (under /providers/) go through this shorter list (backoffice/wsgi.py):
+# they use no session, user, CSRF token, message or static file. SecurityMiddleware keeps its
+# headers and its HTTPS redirect on them; the views answer every error themselves, as JSON.
+PROVIDER_MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+]
+
 ROOT_URLCONF = "backoffice.urls"
 WSGI_APPLICATION = "backoffice.wsgi.application"
 

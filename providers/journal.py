@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import functools
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from django.db import connection
-from django.db.models import Field
+from django.db.models import Field, JSONField
 from django.utils import timezone
 
 from backoffice import hot_sql
@@ -129,21 +130,49 @@ def insert_inbound(
     )
 
 
+Adapt = Callable[[Any], Any]
+
+
 @functools.cache
-def _insert_sql() -> tuple[str, tuple[Field[Any, Any], ...]]:
+def _insert_sql(vendor: str) -> tuple[str, tuple[str, ...], tuple[Adapt, ...]]:
+    """The INSERT, the field names in its column order, and how to adapt each value."""
     fields = tuple(f for f in JournalEntry._meta.concrete_fields if not f.primary_key)
     quote = connection.ops.quote_name
     columns = ", ".join(quote(str(f.column)) for f in fields)
     placeholders = ", ".join(["%s"] * len(fields))
     # Only model metadata (quoted column names) is interpolated; values are parameters.
     sql = f"INSERT INTO {quote(JournalEntry._meta.db_table)} ({columns}) VALUES ({placeholders})"  # noqa: S608
-    return sql, fields  # type: ignore[return-value]
+    return sql, tuple(f.name for f in fields), tuple(_adapter(f, vendor) for f in fields)
+
+
+def _adapter(field: Field[Any, Any], vendor: str) -> Adapt:
+    """What ``field.get_db_prep_save`` does to this row's values, without its generic dispatch.
+
+    On PostgreSQL the journal's values need no adapting but for JSON (psycopg's ``Jsonb``; None
+    stays SQL NULL, as Django stores it); the client IP is sent as text and cast by PostgreSQL.
+    Elsewhere, Django's own adaptation.
+    """
+    if vendor == "postgresql":
+        if isinstance(field, JSONField):
+            from psycopg.types.json import Jsonb
+
+            return lambda value: None if value is None else Jsonb(value)
+        return _unchanged
+    return functools.partial(_prepared_by_django, field)
+
+
+def _unchanged(value: Any) -> Any:
+    return value
+
+
+def _prepared_by_django(field: Field[Any, Any], value: Any) -> Any:
+    return field.get_db_prep_save(value, connection)
 
 
 def _insert(values: dict[str, Any]) -> None:
     """One INSERT without the ORM's per-call compiling (the journal is on every request)."""
-    sql, fields = _insert_sql()
-    params = [f.get_db_prep_save(storable(values[f.name]), connection) for f in fields]
+    sql, names, adapters = _insert_sql(connection.vendor)
+    params = [adapt(storable(values[name])) for name, adapt in zip(names, adapters, strict=True)]
     hot_sql.execute(sql, params)
 
 
