@@ -74,6 +74,11 @@ def execute(options: Options, say: Say) -> dict[str, Any]:
     host, port = server_address(options.base_url)
     check_server(host, port)
     report: dict[str, Any] = {"options": options.__dict__ | {"providers": list(options.providers)}}
+    if not _autovacuum_on():
+        say(
+            "note: autovacuum is off on this PostgreSQL; dead rows and stale statistics pile up "
+            "from run to run (run VACUUM ANALYZE between runs to compare them)"
+        )
     tag = "lt" + secrets.token_hex(4)
     report["tag"] = tag  # in every account id, bet key and session token of this run
     rng = random.Random(options.seed)
@@ -192,6 +197,13 @@ def execute(options: Options, say: Say) -> dict[str, Any]:
         and journal_rows == result.requests
     )
     return report
+
+
+def _autovacuum_on() -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW autovacuum")
+        row = cursor.fetchone()
+    return row is not None and row[0] == "on"
 
 
 def _ceiling_count(options: Options, plan: scenarios.Plan) -> int:
