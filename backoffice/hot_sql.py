@@ -13,7 +13,9 @@ The statements are prepared on each connection (a named server-side prepared sta
 first time a connection runs one): PostgreSQL then neither parses nor plans them again, which
 was a third of its CPU per cancel. ``DATABASE_PREPARED_STATEMENTS=false`` turns this off for a
 connection pooler that cannot carry prepared statements across transactions (PgBouncer older
-than 1.21 in transaction mode; 1.21+ with ``max_prepared_statements`` can).
+than 1.21 in transaction mode; 1.21+ with ``max_prepared_statements`` can). psycopg forgets
+(and deallocates) a connection's prepared statements on every rollback, so a request that
+rolled back costs the next one on that connection a new PREPARE: correct, only slower.
 
 Statements sent this way are invisible to ``connection.execute_wrapper`` hooks (and so to
 ``CaptureQueriesContext``); the few that use it are listed in README, "Performance".

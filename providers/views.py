@@ -30,8 +30,12 @@ from wallet.services import HeldCommit, hold_commit
 log = logging.getLogger(__name__)
 
 
-def endpoint(adapter: ProviderAdapter):  # type: ignore[no-untyped-def]
-    """Build the Django view for one adapter."""
+def endpoint(adapter: ProviderAdapter, *, unknown_path: bool = False):  # type: ignore[no-untyped-def]
+    """Build the Django view for one adapter.
+
+    ``unknown_path``: the view of the provider's paths that name no endpoint of its (a deeper
+    path, a typo): refused in the provider's own format and journaled, like an unknown action.
+    """
 
     @csrf_exempt
     def view(request: HttpRequest, function: str = "") -> HttpResponse:
@@ -44,7 +48,7 @@ def endpoint(adapter: ProviderAdapter):  # type: ignore[no-untyped-def]
             request_id=request.headers.get("X-Request-ID", "")[:64] or uuid.uuid4().hex,
         )
         with hold_commit() as held:
-            answer = _answer(adapter, call, held)
+            answer = _answer(adapter, call, held, unknown_path=unknown_path)
             latency_us = (time.perf_counter_ns() - started) // 1000
             if held.open:
                 answer = _journal_and_commit(adapter, call, answer, held, latency_us)
@@ -66,7 +70,9 @@ def endpoint(adapter: ProviderAdapter):  # type: ignore[no-untyped-def]
     return view
 
 
-def _answer(adapter: ProviderAdapter, call: InboundCall, held: HeldCommit) -> ProviderAnswer:
+def _answer(
+    adapter: ProviderAdapter, call: InboundCall, held: HeldCommit, *, unknown_path: bool = False
+) -> ProviderAnswer:
     """The adapter's answer; a refusal when anything failed, with no movement left standing."""
     try:
         if call.request.method != "POST":
@@ -74,6 +80,9 @@ def _answer(adapter: ProviderAdapter, call: InboundCall, held: HeldCommit) -> Pr
         if not ip_allowed(call.client_ip, adapter.allowlist()):
             raise Refused(Rejection.FORBIDDEN_IP, f"address {call.client_ip} is not allowed")
         call.body = _read_body(call.request)
+        if unknown_path:
+            path = call.request.path[:80]
+            raise Refused(Rejection.UNKNOWN_ACTION, f"no {adapter.slug} endpoint at {path!r}")
         if adapter.functions is not None and call.function not in adapter.functions:
             raise Refused(Rejection.UNKNOWN_ACTION, f"unknown function {call.function[:40]!r}")
         return adapter.handle(call)
