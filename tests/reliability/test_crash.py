@@ -205,7 +205,9 @@ def test_killed_workers_and_a_crashed_database_lose_no_money(crashable: Crashabl
             seeded.stdout.strip().splitlines()[-1]
         ).items()
     }
-    lifecycles, plan = build_plan(players, sized(60, 60), random.Random(7))
+    # Enough rounds that the storm outlasts the havoc (5 actions 1.2 s apart, plus restarts)
+    # with room to spare: at 60 rounds a faster server finished before the last crash.
+    lifecycles, plan = build_plan(players, sized(60, 160), random.Random(7))
     crashes: Counter[str] = Counter()
     crashed_at: list[float] = []
     stop = threading.Event()
