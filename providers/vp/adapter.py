@@ -135,7 +135,9 @@ def _note_payload(call: InboundCall, payload: dict[str, Any]) -> None:
 def _answer(result: WalletResult, table: dict[Any, VpStatus]) -> ProviderAnswer:
     status = answers.status_for(result.outcome, table)
     text = answers.error_text(status, result.outcome, result.message)
-    return ProviderAnswer(answers.body(status, text, result.balance), 200, result.outcome.value)
+    # A repeat is journaled "replay:<outcome>", as every provider's is (the journal's filters).
+    outcome = ("replay:" if result.replay else "") + result.outcome.value
+    return ProviderAnswer(answers.body(status, text, result.balance), 200, outcome)
 
 
 # --- actions ----------------------------------------------------------------------------------

@@ -141,7 +141,7 @@ def test_retry_bet_repeating_a_bet_and_settle_is_a_replay(vp: Vp) -> None:
     assert_answer(sent, "0000", "115.00")
     assert ledger_rows("b1") == [("stake", D("-10")), ("win", D("25"))]
     row = journal_row()
-    assert (row.action, row.bet_key, row.outcome) == ("retryBet", "b1", "ok")
+    assert (row.action, row.bet_key, row.outcome) == ("retryBet", "b1", "replay:ok")
 
 
 def test_zero_stake_card_spin_never_fails_for_balance(vp: Vp) -> None:
