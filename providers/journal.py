@@ -17,7 +17,7 @@ from django.db.models import Field, JSONField
 from django.utils import timezone
 
 from backoffice import hot_sql
-from providers.base import InboundCall, ProviderAnswer
+from providers.base import InboundCall, ProviderAdapter, ProviderAnswer
 from providers.models import Direction, JournalEntry
 from providers.wire import to_jsonable
 
@@ -57,11 +57,9 @@ def mask(value: Any) -> str:
 
 
 def write_inbound(
+    adapter: ProviderAdapter,
     call: InboundCall,
     answer: ProviderAnswer,
-    *,
-    provider: str,
-    secret_fields: frozenset[str],
     latency_us: int,
 ) -> None:
     """Journal a request in its own transaction; never raises (the answer stands).
@@ -71,14 +69,12 @@ def write_inbound(
     """
     for attempt in (1, 2):
         try:
-            insert_inbound(
-                call, answer, provider=provider, secret_fields=secret_fields, latency_us=latency_us
-            )
+            insert_inbound(adapter, call, answer, latency_us)
             return
         except Exception:  # the answer stands even if the journal cannot be written
             if attempt == 1 and _reconnected():
                 continue
-            log.exception("journal write failed for %s request %s", provider, call.request_id)
+            log.exception("journal write failed for %s request %s", adapter.slug, call.request_id)
             return
 
 
@@ -91,11 +87,9 @@ def _reconnected() -> bool:
 
 
 def insert_inbound(
+    adapter: ProviderAdapter,
     call: InboundCall,
     answer: ProviderAnswer,
-    *,
-    provider: str,
-    secret_fields: frozenset[str],
     latency_us: int,
 ) -> None:
     """INSERT the journal row of a request in the current transaction (raises on failure).
@@ -104,11 +98,12 @@ def insert_inbound(
     movement and its journal row commit together.
     """
     draft = call.journal
+    secret_fields = adapter.secret_fields
     _insert(
         {
             "created_at": timezone.now(),
             "direction": Direction.INBOUND,
-            "provider": provider,
+            "provider": adapter.slug,
             "action": draft.action[:64],
             "path": call.request.path[:255],
             "request_id": call.request_id,

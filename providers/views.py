@@ -53,13 +53,7 @@ def endpoint(adapter: ProviderAdapter, *, unknown_path: bool = False):  # type: 
             if held.open:
                 answer = _journal_and_commit(adapter, call, answer, held, latency_us)
             else:
-                journal.write_inbound(
-                    call,
-                    answer,
-                    provider=adapter.slug,
-                    secret_fields=adapter.secret_fields,
-                    latency_us=latency_us,
-                )
+                journal.write_inbound(adapter, call, answer, latency_us)
         response = HttpResponse(
             dumps(answer.body), status=answer.http_status, content_type="application/json"
         )
@@ -113,13 +107,7 @@ def _journal_and_commit(
     that answer is journaled in a transaction of its own.
     """
     try:
-        journal.insert_inbound(
-            call,
-            answer,
-            provider=adapter.slug,
-            secret_fields=adapter.secret_fields,
-            latency_us=latency_us,
-        )
+        journal.insert_inbound(adapter, call, answer, latency_us)
         held.commit()
         return answer
     except Exception as exc:
@@ -128,13 +116,7 @@ def _journal_and_commit(
         call.journal.outcome = Rejection.UNEXPECTED.value
         call.journal.error = f"not committed: {type(exc).__name__}: {str(exc)[:500]}"
         refusal = _unexpected(adapter, call)
-        journal.write_inbound(
-            call,
-            refusal,
-            provider=adapter.slug,
-            secret_fields=adapter.secret_fields,
-            latency_us=latency_us,
-        )
+        journal.write_inbound(adapter, call, refusal, latency_us)
         return refusal
 
 

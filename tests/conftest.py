@@ -29,6 +29,19 @@ TEST_PROVIDER_SETTINGS = {
 }
 
 
+def provider_settings_environment() -> dict[str, str]:
+    """TEST_PROVIDER_SETTINGS as environment variables, for a server the tests start."""
+    environment = {}
+    for name, value in TEST_PROVIDER_SETTINGS.items():
+        if isinstance(value, list):
+            environment[name] = ",".join(value)
+        elif isinstance(value, bool):
+            environment[name] = "true" if value else "false"
+        else:
+            environment[name] = str(value)
+    return environment
+
+
 @pytest.fixture(autouse=True)
 def _provider_test_settings(settings: pytest.FixtureRequest) -> Iterator[None]:
     for name, value in TEST_PROVIDER_SETTINGS.items():

@@ -24,7 +24,7 @@ import requests
 from django.conf import settings as django_settings
 
 from backoffice import demo_keys
-from tests.conftest import TEST_PROVIDER_SETTINGS
+from tests.conftest import provider_settings_environment
 
 ROOT = Path(__file__).resolve().parents[2]
 GUNICORN = Path(sys.executable).parent / "gunicorn"
@@ -70,13 +70,7 @@ def _environment(port: int) -> dict[str, str]:
         "GUNICORN_THREADS": "4",
         "GUNICORN_LOGLEVEL": "warning",
     }
-    for name, value in TEST_PROVIDER_SETTINGS.items():
-        if isinstance(value, list):
-            env[name] = ",".join(value)
-        elif isinstance(value, bool):
-            env[name] = "true" if value else "false"
-        else:
-            env[name] = str(value)
+    env.update(provider_settings_environment())
     return env
 
 

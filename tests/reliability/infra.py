@@ -20,7 +20,7 @@ from pathlib import Path
 
 import requests
 
-from tests.conftest import TEST_PROVIDER_SETTINGS
+from tests.conftest import provider_settings_environment
 
 ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
@@ -47,13 +47,7 @@ def server_env(database_url: str, naga_public_pem: str, **extra: str) -> dict[st
         "NAGA_PUBLIC_KEY": naga_public_pem.replace("\n", "\\n"),
         "LOG_LEVEL": "WARNING",
     }
-    for name, value in TEST_PROVIDER_SETTINGS.items():
-        if isinstance(value, list):
-            env[name] = ",".join(value)
-        elif isinstance(value, bool):
-            env[name] = "true" if value else "false"
-        else:
-            env[name] = str(value)
+    env.update(provider_settings_environment())
     env.update(extra)
     return env
 
