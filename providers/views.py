@@ -76,6 +76,7 @@ def _answer(
         call.body = _read_body(call.request)
         if unknown_path:
             path = call.request.path[:80]
+            call.journal.action = f"no endpoint: {path}"[:64]  # what staff see in the list
             raise Refused(Rejection.UNKNOWN_ACTION, f"no {adapter.slug} endpoint at {path!r}")
         if adapter.functions is not None and call.function not in adapter.functions:
             raise Refused(Rejection.UNKNOWN_ACTION, f"unknown function {call.function[:40]!r}")

@@ -31,10 +31,11 @@ def test_a_jdb_bet_on_a_deeper_path_is_refused_in_jdbs_format(
     assert "/providers/jdb/v2/bet" in sent.json["err_text"]
     assert balance(CNY_PLAYER, "CNY") == Decimal("1000.00")
     entry = JournalEntry.objects.get()
-    assert (entry.provider, entry.outcome, entry.path) == (
+    assert (entry.provider, entry.outcome, entry.path, entry.action) == (
         "jdb",
         "unknown_action",
         "/providers/jdb/v2/bet",
+        "no endpoint: /providers/jdb/v2/bet",
     )
 
 
