@@ -1,58 +1,172 @@
-"""Run a hot-path statement on PostgreSQL without Django's cursor wrapper.
+"""Run a hot-path statement on PostgreSQL in as few round trips as the request allows.
 
 Every provider request runs a handful of fixed statements (a cancel: one CTE and the journal
-INSERT). Through ``connection.cursor()`` each costs more Python than PostgreSQL takes to run
-it: Django's wrapper (about 40 µs) and psycopg's client-side binding, which quotes every
-parameter into the SQL text (about 30 µs more for the journal's JSON). This helper sends the
-statement with server-side binding (parameters apart from the text) on the same connection, so
-it joins whatever transaction Django has open, and it turns database errors into Django's
-exceptions exactly as Django's own cursors do (``OperationalError`` for a lock timeout, which
-the wallet answers as "busy"). On other databases (SQLite) it is ``connection.cursor()``.
+INSERT, in one transaction). Sent the ordinary way, that is four round trips: psycopg's
+``BEGIN``, the CTE, the INSERT, ``COMMIT``. Each round trip costs the app and PostgreSQL a send,
+a wake-up and a receive, which on a virtual machine costs more CPU than PostgreSQL takes to run
+the statement itself. So this module sends:
 
-The statements are prepared on each connection (a named server-side prepared statement, the
-first time a connection runs one): PostgreSQL then neither parses nor plans them again, which
-was a third of its CPU per cancel. ``DATABASE_PREPARED_STATEMENTS=false`` turns this off for a
-connection pooler that cannot carry prepared statements across transactions (PgBouncer older
-than 1.21 in transaction mode; 1.21+ with ``max_prepared_statements`` can). psycopg forgets
-(and deallocates) a connection's prepared statements on every rollback, so a request that
-rolled back costs the next one on that connection a new PREPARE: correct, only slower.
+- a statement that opens the request's transaction together with the ``BEGIN`` that psycopg
+  would have sent on its own (``BEGIN; EXECUTE …``, one simple-protocol message);
+- the request's last statement together with its ``COMMIT`` (``execute_then_commit``).
+
+A cancel is then two round trips. The statements are prepared once per connection with SQL's
+``PREPARE`` (PostgreSQL then neither parses nor plans them again) and run with ``EXECUTE``, the
+parameters quoted as literals (``backoffice/sql_literals.py``: libpq's own quoting).
+``DATABASE_PREPARED_STATEMENTS=false`` sends the statement text itself instead, for a pooler
+that does not keep a session's prepared statements between transactions (PgBouncer in
+transaction mode, whatever its version: its prepared-statement support covers the protocol's,
+not SQL's ``PREPARE``).
+
+Everything runs on Django's own connection, so it joins whatever transaction Django has open,
+and database errors become Django's exceptions exactly as Django's cursors raise them
+(``OperationalError`` for a lock timeout, which the wallet answers as "busy"). psycopg is told
+nothing and needs to be told nothing: it reads the transaction status from libpq, so it sends
+no second ``BEGIN`` inside a transaction begun here, and no ``COMMIT`` after one ended here.
 
 Statements sent this way are invisible to ``connection.execute_wrapper`` hooks (and so to
-``CaptureQueriesContext``); the few that use it are listed in README, "Performance".
+``CaptureQueriesContext``); the few that use it are listed in README, "Performance". On other
+databases (SQLite) everything here is ``connection.cursor()`` and Django's own transaction.
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import weakref
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
+import psycopg
 from django.conf import settings
 from django.db import connection
+from psycopg import pq
+from psycopg.adapt import Transformer
+from psycopg.errors import error_from_result
+
+from backoffice.sql_literals import Literals, split_at_placeholders
 
 
 def fetch_one(sql: str, params: Sequence[Any]) -> tuple[Any, ...] | None:
     """Execute ``sql`` (``%s`` placeholders, a statement that returns rows): its first row."""
-    return _run(sql, params, fetch=True)
+    return _run(sql, params, fetch=True, commit=False)
 
 
 def execute(sql: str, params: Sequence[Any]) -> None:
     """Execute ``sql`` (``%s`` placeholders) for its effect."""
-    _run(sql, params, fetch=False)
+    _run(sql, params, fetch=False, commit=False)
 
 
-def _run(sql: str, params: Sequence[Any], *, fetch: bool) -> tuple[Any, ...] | None:
+def execute_then_commit(sql: str, params: Sequence[Any]) -> None:
+    """Execute ``sql``, then commit the transaction it ran in, in one round trip.
+
+    For the last statement of a transaction opened by ``transaction.atomic()``: the caller then
+    leaves its atomic block normally (Django's commit finds nothing left to commit). Raises,
+    with the transaction rolled back or failed, when the statement or the commit fails; nothing
+    is committed then.
+    """
+    if connection.vendor != "postgresql":
+        execute(sql, params)  # Django's atomic block commits it
+        return
+    _run(sql, params, fetch=False, commit=True)
+
+
+@dataclass(frozen=True, slots=True)
+class _Statement:
+    name: bytes
+    prepare: bytes  # PREPARE <name> AS <the statement, $1 … $n for its placeholders>
+    execute: tuple[bytes, ...]  # EXECUTE <name>(…), split where the n literals go
+    inline: tuple[bytes, ...]  # the statement itself, split the same way
+
+
+@functools.lru_cache(maxsize=128)
+def _statement(sql: str) -> _Statement:
+    inline = split_at_placeholders(sql.encode())
+    count = len(inline) - 1
+    numbered = b"".join(part + b"$%d" % n for n, part in enumerate(inline[:-1], 1)) + inline[-1]
+    name = b"hot_" + hashlib.blake2b(sql.encode(), digest_size=8).hexdigest().encode()
+    if count:
+        execute = (name.join([b"EXECUTE ", b"("]), *[b", "] * (count - 1), b")")
+    else:
+        execute = (b"EXECUTE " + name,)
+    return _Statement(name, b"PREPARE " + name + b" AS " + numbered, execute, inline)
+
+
+# The statements prepared on each psycopg connection (a new connection starts with none).
+_prepared: weakref.WeakKeyDictionary[psycopg.Connection[Any], set[bytes]]
+_prepared = weakref.WeakKeyDictionary()
+
+
+def _run(sql: str, params: Sequence[Any], *, fetch: bool, commit: bool) -> tuple[Any, ...] | None:
     if connection.vendor != "postgresql":
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             return cursor.fetchone() if fetch else None
-    import psycopg
-
     # What Django's own cursor() does first: the health check (if on), then a connection.
     connection.close_if_health_check_failed()
     connection.ensure_connection()
     with connection.wrap_database_errors:
-        with psycopg.Cursor(connection.connection) as cursor:
-            cursor.execute(sql, params, prepare=settings.DATABASE_PREPARED_STATEMENTS)
-            # fetchone() without looking at cursor.description first: building the column
-            # descriptions of a 25-column RETURNING costs more Python than the row itself.
-            return cursor.fetchone() if fetch else None
+        return _run_on(connection.connection, sql, params, fetch=fetch, commit=commit)
+
+
+def _run_on(
+    conn: psycopg.Connection[Any], sql: str, params: Sequence[Any], *, fetch: bool, commit: bool
+) -> tuple[Any, ...] | None:
+    pgconn = conn.pgconn
+    statement = _statement(sql)
+    transformer = Transformer(conn)
+    literals = Literals(pgconn, transformer, conn.info.encoding)
+    if settings.DATABASE_PREPARED_STATEMENTS:
+        known = _prepared.setdefault(conn, set())
+        if statement.name not in known:
+            # Once per connection, in a round trip of its own. PREPARE is not transactional:
+            # the statement stays prepared whatever becomes of the transaction around it.
+            _check(pgconn.exec_(statement.prepare), conn)
+            known.add(statement.name)
+        text = literals.fill(statement.execute, params)
+    else:
+        text = literals.fill(statement.inline, params)
+    if _psycopg_would_begin(conn):
+        text = b"BEGIN; " + text
+    if commit:
+        text += b"; COMMIT"
+    # The last result of the message: the statement's (its rows), or COMMIT's, or the error
+    # that stopped the message there (PostgreSQL runs none of the statements after it).
+    result = _check(pgconn.exec_(text), conn)
+    if commit and result.command_status != b"COMMIT":
+        # COMMIT of a transaction that had failed answers ROLLBACK, without an error.
+        raise _not_committed(result.command_status)
+    if not fetch or result.status != pq.ExecStatus.TUPLES_OK or result.ntuples == 0:
+        return None
+    transformer.set_pgresult(result)
+    row: tuple[Any, ...] = transformer.load_row(0, tuple)
+    return row
+
+
+def _psycopg_would_begin(conn: psycopg.Connection[Any]) -> bool:
+    """True when psycopg would send its own ``BEGIN`` before a statement (outside autocommit,
+    no transaction open yet, and none of the isolation options that change that ``BEGIN``)."""
+    return (
+        not conn.autocommit
+        and conn.pgconn.transaction_status == pq.TransactionStatus.IDLE
+        and conn.isolation_level is None
+        and conn.read_only is None
+        and conn.deferrable is None
+    )
+
+
+def _check(result: pq.abc.PGresult, conn: psycopg.Connection[Any]) -> pq.abc.PGresult:
+    """The result, or the error it carries as psycopg's exception (as psycopg's cursors raise)."""
+    if result.status in (pq.ExecStatus.COMMAND_OK, pq.ExecStatus.TUPLES_OK):
+        return result
+    if conn.pgconn.status == pq.ConnStatus.BAD:  # the server went away: no SQLSTATE to go by
+        message = result.get_error_message(conn.info.encoding) or "the connection was lost"
+        raise psycopg.OperationalError(message)
+    raise error_from_result(result, encoding=conn.info.encoding)
+
+
+def _not_committed(status: bytes | None) -> Exception:
+    return psycopg.errors.InFailedSqlTransaction(
+        f"the transaction was not committed (PostgreSQL answered {status!r})"
+    )

@@ -92,12 +92,9 @@ if _db["ENGINE"] == "django.db.backends.postgresql":
     # code, nothing moves) and is then replaced. README "Performance" measures the difference.
     _db["CONN_HEALTH_CHECKS"] = env.bool("CONN_HEALTH_CHECKS", default=True)
 # The few statements every provider request runs (backoffice/hot_sql.py) are prepared once per
-# connection. Off only behind a pooler that loses prepared statements between transactions.
+# connection (SQL PREPARE). Off behind a pooler that does not keep a session's prepared
+# statements between transactions (PgBouncer in transaction mode).
 DATABASE_PREPARED_STATEMENTS: bool = env.bool("DATABASE_PREPARED_STATEMENTS", default=True)
-if _db["ENGINE"] == "django.db.backends.postgresql" and DATABASE_PREPARED_STATEMENTS:
-    # Django turns psycopg's preparing off altogether (threshold None); a threshold no query
-    # reaches keeps it off for everything but the statements hot_sql asks to prepare.
-    _db["OPTIONS"].setdefault("prepare_threshold", 2**31 - 1)
 if _db["ENGINE"] == "django.db.backends.sqlite3":
     # IMMEDIATE takes the write lock at BEGIN, so two writers queue instead of deadlocking
     # on a lock upgrade; the busy timeout is the same bound as PostgreSQL's lock_timeout.

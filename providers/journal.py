@@ -92,14 +92,24 @@ def insert_inbound(
     answer: ProviderAnswer,
     latency_us: int,
 ) -> None:
-    """INSERT the journal row of a request in the current transaction (raises on failure).
+    """INSERT the journal row of a request in the current transaction (raises on failure)."""
+    hot_sql.execute(*inbound_insert(adapter, call, answer, latency_us))
 
-    The endpoint calls this inside the money transaction when processing succeeded, so the
-    movement and its journal row commit together.
+
+def inbound_insert(
+    adapter: ProviderAdapter,
+    call: InboundCall,
+    answer: ProviderAnswer,
+    latency_us: int,
+) -> tuple[str, list[Any]]:
+    """The INSERT of a request's journal row and its parameters, secrets redacted.
+
+    The endpoint sends it as the last statement of the money transaction when processing
+    succeeded, so the movement and its journal row commit together.
     """
     draft = call.journal
     secret_fields = adapter.secret_fields
-    _insert(
+    return _insert(
         {
             "created_at": timezone.now(),
             "direction": Direction.INBOUND,
@@ -164,11 +174,11 @@ def _prepared_by_django(field: Field[Any, Any], value: Any) -> Any:
     return field.get_db_prep_save(value, connection)
 
 
-def _insert(values: dict[str, Any]) -> None:
+def _insert(values: dict[str, Any]) -> tuple[str, list[Any]]:
     """One INSERT without the ORM's per-call compiling (the journal is on every request)."""
     sql, names, adapters = _insert_sql(connection.vendor)
     params = [adapt(storable(values[name])) for name, adapt in zip(names, adapters, strict=True)]
-    hot_sql.execute(sql, params)
+    return sql, params
 
 
 def storable(value: Any) -> Any:

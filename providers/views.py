@@ -108,8 +108,7 @@ def _journal_and_commit(
     that answer is journaled in a transaction of its own.
     """
     try:
-        journal.insert_inbound(adapter, call, answer, latency_us)
-        held.commit()
+        held.commit(last_statement=journal.inbound_insert(adapter, call, answer, latency_us))
         return answer
     except Exception as exc:
         log.exception("%s request %s could not commit", adapter.slug, call.request_id)

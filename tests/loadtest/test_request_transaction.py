@@ -90,35 +90,54 @@ def test_the_refund_and_its_journal_row_commit_together() -> None:
 def test_a_journal_insert_that_fails_takes_the_refund_back(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    """The database refuses the journal row (sent with the COMMIT): nothing is committed."""
     from providers import journal
 
-    real = journal.insert_inbound
+    real = journal.inbound_insert
     calls: list[str] = []
 
-    def fails_inside_the_money_transaction(*args: Any, **kwargs: Any) -> None:
+    def refused_by_the_database(*args: Any, **kwargs: Any) -> tuple[str, list[Any]]:
+        sql, params = real(*args, **kwargs)
         calls.append("insert")
         if len(calls) == 1:
-            raise RuntimeError("journal table unavailable")
-        real(*args, **kwargs)
+            # The row without its provider: the NOT NULL constraint refuses it.
+            params = [None if value == "jdb" else value for value in params]
+        return sql, params
 
-    monkeypatch.setattr(journal, "insert_inbound", fails_inside_the_money_transaction)
+    monkeypatch.setattr(journal, "inbound_insert", refused_by_the_database)
     answer = post(cancel())
     # The refund was rolled back, so JDB must not read success: 9999, and it resends.
     assert answer["status"] == "9999" and "internal error" in answer["err_text"]
     assert_nothing_moved()
     entry = only_journal_row()  # written again, in a transaction of its own
-    assert entry.outcome == "error" and "not committed" in entry.error
+    assert entry.outcome == "error" and "not committed: IntegrityError" in entry.error
     assert entry.answer == answer
-    monkeypatch.setattr(journal, "insert_inbound", real)
+    assert not connection.in_atomic_block
     assert post(cancel())["status"] == "0000"  # JDB's resend goes through
     assert balance("alice") == D("100")
+
+
+@pytest.mark.usefixtures("open_bet")
+def test_a_journal_row_that_cannot_be_built_takes_the_refund_back(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from providers import journal
+
+    def cannot_build(*args: Any, **kwargs: Any) -> tuple[str, list[Any]]:
+        raise RuntimeError("journal row could not be built")
+
+    monkeypatch.setattr(journal, "inbound_insert", cannot_build)
+    answer = post(cancel())
+    assert answer["status"] == "9999"
+    assert_nothing_moved()  # a movement is never committed without its journal row
+    assert not JournalEntry.objects.exists()  # nor could the refusal's (logged instead)
 
 
 @pytest.mark.usefixtures("open_bet")
 def test_a_commit_that_fails_answers_try_again_and_moves_nothing(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    def commit_fails(self: HeldCommit) -> None:
+    def commit_fails(self: HeldCommit, last_statement: Any = None) -> None:
         self.rollback()
         raise OperationalError("server closed the connection unexpectedly")
 
@@ -172,3 +191,33 @@ def test_without_health_checks_a_dropped_connection_fails_one_request_then_recov
     finally:
         connection.close()
         connection.settings_dict["CONN_HEALTH_CHECKS"] = True
+
+
+def _sent_messages(trace: str) -> list[str]:
+    """The queries and syncs the client sent, from a libpq protocol trace (one per line)."""
+    sent = []
+    for line in trace.splitlines():
+        fields = line.split("\t")
+        if len(fields) >= 4 and fields[1] == "F" and fields[3] in ("Query", "Sync"):
+            sent.append(fields[4].strip()[:40] if fields[3] == "Query" else "Sync")
+    return sent
+
+
+@pytest.mark.skipif(not ON_POSTGRES, reason="traces PostgreSQL protocol messages")
+@pytest.mark.usefixtures("open_bet")
+def test_a_cancel_is_two_round_trips_on_a_warm_connection(tmp_path: Any) -> None:
+    """BEGIN rides with the refund, COMMIT with the journal row (backoffice/hot_sql.py)."""
+    post(cancel(transfer="warm-up", ref="nothing"))  # prepares the statements on this connection
+    pgconn = connection.connection.pgconn
+    with open(tmp_path / "trace", "w") as trace:
+        pgconn.trace(trace.fileno())
+        try:
+            answer = post(cancel())
+        finally:
+            pgconn.untrace()
+    assert answer["status"] == "0000" and balance("alice") == D("100")
+    sent = _sent_messages((tmp_path / "trace").read_text())
+    assert len(sent) == 2, sent
+    assert sent[0].startswith('"BEGIN; EXECUTE hot_')
+    assert sent[1].startswith('"EXECUTE hot_')
+    assert JournalEntry.objects.latest("id").outcome == "cancelled"

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import functools
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from decimal import Decimal
@@ -55,14 +55,22 @@ class HeldCommit:
     def _hold(self, atomic: transaction.Atomic) -> None:
         self._atomic = atomic
 
-    def commit(self) -> None:
-        """Commit the held transaction; raises (having rolled back) when it cannot."""
+    def commit(self, last_statement: tuple[str, Sequence[Any]] | None = None) -> None:
+        """Commit the held transaction, after ``last_statement`` (sql, params) if given: on
+        PostgreSQL the statement and the COMMIT go in one round trip. Raises (having rolled
+        back) when either fails."""
         atomic, self._atomic = self._atomic, None
         if atomic is None:
-            return
+            raise transaction.TransactionManagementError("no held transaction to commit")
         if connection.needs_rollback:  # a statement failed inside: Django would roll back
             atomic.__exit__(_Abandoned, _Abandoned(), None)
             raise transaction.TransactionManagementError("the held transaction had failed")
+        if last_statement is not None:
+            try:
+                hot_sql.execute_then_commit(*last_statement)
+            except BaseException:
+                atomic.__exit__(*sys.exc_info())
+                raise
         atomic.__exit__(None, None, None)
 
     def rollback(self) -> None:

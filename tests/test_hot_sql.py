@@ -1,0 +1,214 @@
+"""backoffice.hot_sql on PostgreSQL: BEGIN and COMMIT ride with the statements, and nothing else
+about the transaction changes (what rolls back rolls back, what fails commits nothing).
+
+Real transactions (``transaction=True``): inside the suite's test transaction the connection is
+never idle, so the combined ``BEGIN; EXECUTE …`` would not be exercised.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from decimal import Decimal
+from typing import Any
+
+import psycopg
+import pytest
+from django.db import DatabaseError, IntegrityError, OperationalError, connection, transaction
+from psycopg import pq
+from psycopg.types.json import Jsonb
+
+from backoffice import hot_sql
+from tests.helpers import requires_postgres
+
+pytestmark = [requires_postgres, pytest.mark.django_db(transaction=True)]
+
+INSERT_PLAYER = (
+    "INSERT INTO wallet_player (account_id, status, created_at) "
+    "VALUES (%s, 'active', now()) RETURNING id, account_id"
+)
+
+
+class Rollback(Exception):
+    pass
+
+
+def other_connection() -> psycopg.Connection[Any]:
+    params = connection.get_connection_params()
+    params.pop("cursor_factory", None)
+    params.pop("context", None)
+    return psycopg.connect(**params, autocommit=True)
+
+
+def stored(*account_ids: str) -> set[str]:
+    """The players that another connection sees (what was committed)."""
+    with other_connection() as other:
+        rows = other.execute(
+            "SELECT account_id FROM wallet_player WHERE account_id = ANY(%s)", [list(account_ids)]
+        ).fetchall()
+    return {row[0] for row in rows}
+
+
+def transaction_status() -> pq.TransactionStatus:
+    return pq.TransactionStatus(connection.connection.pgconn.transaction_status)
+
+
+def prepared_statements() -> set[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT name FROM pg_prepared_statements")
+        return {row[0] for row in cursor.fetchall()}
+
+
+def test_the_statement_that_opens_a_transaction_belongs_to_it() -> None:
+    """It carries the BEGIN: without it the INSERT would commit on its own and survive."""
+    connection.ensure_connection()
+    with pytest.raises(Rollback), transaction.atomic():
+        assert transaction_status() == pq.TransactionStatus.IDLE
+        row = hot_sql.fetch_one(INSERT_PLAYER, ["ht-rolled-back"])
+        assert row is not None and row[1] == "ht-rolled-back"
+        assert transaction_status() == pq.TransactionStatus.INTRANS
+        raise Rollback
+    assert stored("ht-rolled-back") == set()
+
+
+def test_outside_a_transaction_a_statement_commits_on_its_own() -> None:
+    hot_sql.execute(INSERT_PLAYER, ["ht-autocommit"])
+    assert transaction_status() == pq.TransactionStatus.IDLE
+    assert stored("ht-autocommit") == {"ht-autocommit"}
+
+
+def test_the_last_statement_carries_the_commit() -> None:
+    with transaction.atomic():
+        hot_sql.execute(INSERT_PLAYER, ["ht-first"])
+        hot_sql.execute_then_commit(INSERT_PLAYER, ["ht-last"])
+        # Committed already, in the same round trip: Django's commit finds nothing to do.
+        assert transaction_status() == pq.TransactionStatus.IDLE
+        assert stored("ht-first", "ht-last") == {"ht-first", "ht-last"}
+    assert not connection.in_atomic_block
+
+
+def test_a_last_statement_that_fails_commits_nothing() -> None:
+    hot_sql.execute(INSERT_PLAYER, ["ht-taken"])
+    with pytest.raises(IntegrityError), transaction.atomic():
+        hot_sql.execute(INSERT_PLAYER, ["ht-before"])
+        hot_sql.execute_then_commit(INSERT_PLAYER, ["ht-taken"])  # unique account id
+    assert stored("ht-before", "ht-taken") == {"ht-taken"}
+    assert transaction_status() == pq.TransactionStatus.IDLE
+    hot_sql.execute(INSERT_PLAYER, ["ht-after"])  # the connection goes on working
+    assert stored("ht-after") == {"ht-after"}
+
+
+def test_a_transaction_that_had_failed_is_not_committed() -> None:
+    with pytest.raises(DatabaseError, match="transaction is aborted"), transaction.atomic():
+        hot_sql.execute(INSERT_PLAYER, ["ht-doomed"])
+        connection.connection.pgconn.exec_(b"SELECT 1/0")  # fails behind Django's back
+        hot_sql.execute_then_commit(INSERT_PLAYER, ["ht-doomed-2"])
+    assert stored("ht-doomed", "ht-doomed-2") == set()
+
+
+def test_statements_are_prepared_once_per_connection_and_survive_a_rollback() -> None:
+    sql = "SELECT count(*) FROM wallet_player WHERE account_id = %s"
+    hot_sql.fetch_one(sql, ["nobody"])
+    hot_sql.fetch_one(sql, ["nobody"])
+    mine = {name for name in prepared_statements() if name.startswith("hot_")}
+    assert len(mine) == 1
+    with pytest.raises(Rollback), transaction.atomic():
+        hot_sql.fetch_one(sql, ["nobody"])
+        raise Rollback
+    assert hot_sql.fetch_one(sql, ["nobody"]) == (0,)
+    assert {n for n in prepared_statements() if n.startswith("hot_")} == mine
+    connection.close()  # a new connection prepares again
+    assert hot_sql.fetch_one(sql, ["nobody"]) == (0,)
+    assert {n for n in prepared_statements() if n.startswith("hot_")} == mine
+
+
+def test_without_prepared_statements_nothing_is_prepared(settings: Any) -> None:
+    settings.DATABASE_PREPARED_STATEMENTS = False
+    connection.close()
+    with transaction.atomic():
+        hot_sql.fetch_one(INSERT_PLAYER, ["ht-unprepared"])
+        hot_sql.execute_then_commit(INSERT_PLAYER, ["ht-unprepared-2"])
+    assert stored("ht-unprepared", "ht-unprepared-2") == {"ht-unprepared", "ht-unprepared-2"}
+    assert prepared_statements() == set()
+
+
+@pytest.mark.parametrize("prepared", [True, False])
+def test_parameters_arrive_exactly_as_given(settings: Any, prepared: bool) -> None:
+    """Values are quoted as literals by psycopg: hostile text must arrive as text."""
+    settings.DATABASE_PREPARED_STATEMENTS = prepared
+    values = [
+        "'); DROP TABLE wallet_player; --",
+        "back\\slash, 'quote', \"double\", $1, %s, %%, é€😀",
+        Decimal("-123456789012.345678"),
+        dt.datetime(2026, 11, 22, 7, 59, 1, 234567, tzinfo=dt.UTC),
+        None,
+        {"nested": ["x'y", "a\\b", 1.5, None, True], "€": "😀"},
+        str(uuid.uuid4()),
+        2**62,
+    ]
+    row = hot_sql.fetch_one(
+        "SELECT %s::text, %s::text, %s::numeric, %s::timestamptz, %s::text, %s::jsonb, "
+        "%s::text, %s::bigint",
+        [*values[:5], Jsonb(values[5]), *values[6:]],
+    )
+    assert row is not None
+    # JSON comes back as text, as from Django's own cursors (the model field parses it).
+    assert [*row[:5], json.loads(row[5]), *row[6:]] == values
+    assert stored("'); DROP TABLE wallet_player; --") == set()  # and the table is still there
+
+
+def test_a_statement_refused_by_the_database_raises_djangos_error() -> None:
+    with pytest.raises(IntegrityError):
+        hot_sql.execute(INSERT_PLAYER, [None])  # account_id is NOT NULL
+
+
+def test_a_lost_connection_raises_operational_error() -> None:
+    pid = hot_sql.fetch_one("SELECT pg_backend_pid() + %s", [0])
+    assert pid is not None
+    with other_connection() as other:
+        other.execute("SELECT pg_terminate_backend(%s)", [pid[0]])
+    with pytest.raises(OperationalError):
+        hot_sql.fetch_one("SELECT %s::int", [1])
+    assert not connection.is_usable()
+    connection.close()
+    assert hot_sql.fetch_one("SELECT %s::int", [1]) == (1,)
+
+
+@pytest.mark.parametrize("prepared", [True, False])
+def test_values_quoted_by_psycopg_arrive_too(settings: Any, prepared: bool) -> None:
+    """Types without a quick literal (not finite, naive, dates, UUIDs) go through psycopg."""
+    settings.DATABASE_PREPARED_STATEMENTS = prepared
+    values = [
+        Decimal("NaN"),
+        dt.datetime(2026, 11, 22, 8, 0),
+        dt.date(2026, 11, 22),
+        uuid.UUID("12345678-1234-5678-1234-567812345678"),
+        -7,
+        Decimal("-0.01"),
+    ]
+    row = hot_sql.fetch_one(
+        "SELECT %s::numeric, %s::timestamp, %s::date, %s::uuid, %s::int, %s::numeric", values
+    )
+    assert row is not None
+    assert row[0].is_nan() and list(row[1:]) == values[1:]
+
+
+def test_a_negative_number_after_a_minus_is_not_a_comment() -> None:
+    assert hot_sql.fetch_one("SELECT 1 -%s::int, 2", [-5]) == (6, 2)
+
+
+def test_percent_signs_and_placeholders() -> None:
+    row = hot_sql.fetch_one("SELECT 'a%%b', %s::text || '%%'", ["x%s"])
+    assert row == ("a%b", "x%s%")
+
+
+def test_text_with_nul_is_refused_before_it_is_sent() -> None:
+    with pytest.raises(DatabaseError, match="NUL"):
+        hot_sql.fetch_one("SELECT %s::text", ["a\x00b"])
+    assert hot_sql.fetch_one("SELECT %s::text", ["ab"]) == ("ab",)
+
+
+def test_the_wrong_number_of_parameters_is_refused() -> None:
+    with pytest.raises(TypeError, match="takes 2 parameters, not 1"):
+        hot_sql.fetch_one("SELECT %s::int, %s::int", [1])
