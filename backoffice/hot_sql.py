@@ -133,7 +133,13 @@ def _run_on(
         text += b"; COMMIT"
     # The last result of the message: the statement's (its rows), or COMMIT's, or the error
     # that stopped the message there (PostgreSQL runs none of the statements after it).
-    result = _check(pgconn.exec_(text), conn)
+    try:
+        result = _check(pgconn.exec_(text), conn)
+    except psycopg.errors.InvalidSqlStatementName:
+        # Someone deallocated our statements (DEALLOCATE ALL, DISCARD ALL): this request fails,
+        # the next one on this connection prepares them again.
+        _prepared.pop(conn, None)
+        raise
     if commit and result.command_status != b"COMMIT":
         # COMMIT of a transaction that had failed answers ROLLBACK, without an error.
         raise _not_committed(result.command_status)

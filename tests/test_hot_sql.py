@@ -212,3 +212,13 @@ def test_text_with_nul_is_refused_before_it_is_sent() -> None:
 def test_the_wrong_number_of_parameters_is_refused() -> None:
     with pytest.raises(TypeError, match="takes 2 parameters, not 1"):
         hot_sql.fetch_one("SELECT %s::int, %s::int", [1])
+
+
+def test_statements_deallocated_behind_our_back_are_prepared_again() -> None:
+    sql = "SELECT count(*) FROM wallet_player WHERE account_id = %s"
+    assert hot_sql.fetch_one(sql, ["nobody"]) == (0,)
+    with connection.cursor() as cursor:
+        cursor.execute("DEALLOCATE ALL")
+    with pytest.raises(DatabaseError, match="does not exist"):
+        hot_sql.fetch_one(sql, ["nobody"])  # this one fails ...
+    assert hot_sql.fetch_one(sql, ["nobody"]) == (0,)  # ... the next prepares again
