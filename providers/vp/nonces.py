@@ -12,12 +12,14 @@ cannot fill the table or burn VP's nonces in advance.
 
 from __future__ import annotations
 
+import functools
 import time
 from datetime import UTC, datetime, timedelta
 
-from django.db import IntegrityError, transaction
+from django.db import connection
 from django.utils import timezone
 
+from backoffice import hot_sql
 from providers.models import VpNonce
 from providers.vp.signature import MAX_CLOCK_SKEW_MS
 
@@ -30,15 +32,26 @@ _last_purge = 0.0
 
 
 def claim(nonce: str, *, timestamp_ms: int) -> bool:
-    """Record a nonce; True the first time it is seen, False when it was already used."""
+    """Record a nonce; True the first time it is seen, False when it was already used.
+
+    One statement, committed on its own before any money moves (a nonce stays used whatever
+    becomes of the request): ``INSERT … ON CONFLICT DO NOTHING``, so a second use is told by
+    the row not returned, with no error and no transaction around it (one round trip).
+    """
     _purge_now_and_then()
     signed_at = datetime.fromtimestamp(timestamp_ms / 1000, tz=UTC)
-    try:
-        with transaction.atomic():
-            VpNonce.objects.create(nonce=nonce, signed_at=signed_at)
-    except IntegrityError:
-        return False
-    return True
+    return hot_sql.fetch_one(_claim_sql(), [nonce, signed_at, timezone.now()]) is not None
+
+
+@functools.cache
+def _claim_sql() -> str:
+    quote = connection.ops.quote_name
+    # Only model metadata (quoted identifiers) is interpolated; values are parameters.
+    return (
+        f"INSERT INTO {quote(VpNonce._meta.db_table)} "  # noqa: S608
+        f"({quote('nonce')}, {quote('signed_at')}, {quote('created_at')}) VALUES (%s, %s, %s) "
+        f"ON CONFLICT ({quote('nonce')}) DO NOTHING RETURNING {quote('id')}"
+    )
 
 
 def purge_expired(now: datetime | None = None) -> int:

@@ -152,10 +152,22 @@ def lock_bets(provider: str, bet_keys: Iterable[str]) -> dict[str, Bet]:
     """
     locked: dict[str, Bet] = {}
     for key in sorted(set(bet_keys)):
-        bet = Bet.objects.select_for_update().filter(provider=provider, bet_key=key).first()
-        if bet is not None:
-            locked[key] = bet
+        row = hot_sql.fetch_one(_lock_bet_sql(connection.vendor), [provider, key])
+        if row is not None:
+            locked[key] = _bet_from_row(row)
     return locked
+
+
+@functools.cache
+def _lock_bet_sql(vendor: str) -> str:
+    """The SELECT … FOR UPDATE of one bet by its unique key (built once from the model)."""
+    quote = connection.ops.quote_name
+    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    # Only model metadata (quoted column names) is interpolated; values are parameters.
+    return (
+        f"SELECT {_bet_select_list('b')} FROM {quote(Bet._meta.db_table)} b "  # noqa: S608
+        f"WHERE b.{quote('provider')} = %s AND b.{quote('bet_key')} = %s{lock}"
+    )
 
 
 def lock_bet_with_owner(provider: str, bet_key: str) -> tuple[Bet, str | None] | None:
@@ -315,9 +327,7 @@ def insert_bet_if_absent(bet: Bet) -> bool:
     sql += (
         f"ON CONFLICT ({quote('provider')}, {quote('bet_key')}) DO NOTHING RETURNING {quote('id')}"
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, values)
-        row = cursor.fetchone()
+    row = hot_sql.fetch_one(sql, values)
     if row is None:
         return False
     bet.pk = row[0]
