@@ -127,8 +127,9 @@ def _run_on(
         text = literals.fill(statement.execute, params)
     else:
         text = literals.fill(statement.inline, params)
-    if _psycopg_would_begin(conn):
-        text = b"BEGIN; " + text
+    begin = _begin_command(conn)
+    if begin is not None:
+        text = begin + b"; " + text
     if commit:
         text += b"; COMMIT"
     # The last result of the message: the statement's (its rows), or COMMIT's, or the error
@@ -150,16 +151,20 @@ def _run_on(
     return row
 
 
-def _psycopg_would_begin(conn: psycopg.Connection[Any]) -> bool:
-    """True when psycopg would send its own ``BEGIN`` before a statement (outside autocommit,
-    no transaction open yet, and none of the isolation options that change that ``BEGIN``)."""
-    return (
-        not conn.autocommit
-        and conn.pgconn.transaction_status == pq.TransactionStatus.IDLE
-        and conn.isolation_level is None
-        and conn.read_only is None
-        and conn.deferrable is None
-    )
+def _begin_command(conn: psycopg.Connection[Any]) -> bytes | None:
+    """The ``BEGIN`` psycopg would send before the next statement, or None (autocommit, or a
+    transaction already open): with the connection's isolation options, as psycopg words it."""
+    if conn.autocommit or conn.pgconn.transaction_status != pq.TransactionStatus.IDLE:
+        return None
+    parts = [b"BEGIN"]
+    if conn.isolation_level is not None:
+        level = psycopg.IsolationLevel(conn.isolation_level).name.replace("_", " ")
+        parts.append(b"ISOLATION LEVEL " + level.encode())
+    if conn.read_only is not None:
+        parts.append(b"READ ONLY" if conn.read_only else b"READ WRITE")
+    if conn.deferrable is not None:
+        parts.append(b"DEFERRABLE" if conn.deferrable else b"NOT DEFERRABLE")
+    return b" ".join(parts)
 
 
 def _check(result: pq.abc.PGresult, conn: psycopg.Connection[Any]) -> pq.abc.PGresult:

@@ -222,3 +222,16 @@ def test_statements_deallocated_behind_our_back_are_prepared_again() -> None:
     with pytest.raises(DatabaseError, match="does not exist"):
         hot_sql.fetch_one(sql, ["nobody"])  # this one fails ...
     assert hot_sql.fetch_one(sql, ["nobody"]) == (0,)  # ... the next prepares again
+
+
+def test_the_transaction_begun_keeps_the_connections_isolation_level() -> None:
+    """With OPTIONS["isolation_level"] set, the BEGIN sent with the statement says so too."""
+    connection.ensure_connection()
+    conn = connection.connection
+    conn.isolation_level = psycopg.IsolationLevel.SERIALIZABLE
+    try:
+        with transaction.atomic():
+            row = hot_sql.fetch_one("SELECT current_setting('transaction_isolation') || %s", [""])
+        assert row == ("serializable",)
+    finally:
+        connection.close()
