@@ -1,0 +1,57 @@
+"""manage.py cancel_instructions: real cancels through the WSGI application, counted.
+
+The count is what later optimisation steps are judged by, so the tests check that the cancels
+it measures really happen (refund rows) and that the count it prints is a real one.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from io import StringIO
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+
+from tests.helpers import ON_POSTGRES
+from tests.loadtest.conftest import ROOT, _environment, _free_port
+from wallet.models import LedgerEntry
+
+pytestmark = [
+    pytest.mark.skipif(not ON_POSTGRES, reason="seeds PostgreSQL, as the load harness does"),
+    pytest.mark.django_db(transaction=True),
+]
+
+
+@pytest.mark.parametrize("provider", ["jdb", "buffalo"])
+def test_the_cancels_it_measures_are_real_refunds(provider: str) -> None:
+    out = StringIO()
+
+    call_command("cancel_instructions", cancels=20, provider=provider, cpu_only=True, stdout=out)
+
+    assert re.search(rf"{provider} cancel: [\d,]+ µs of CPU per request", out.getvalue())
+    refunds = LedgerEntry.objects.filter(kind="refund", provider=provider)
+    assert refunds.count() == 20 + 50  # the measured cancels and the warm-up's, each once
+
+
+@pytest.mark.skipif(shutil.which("valgrind") is None, reason="valgrind is not installed")
+def test_the_count_under_callgrind_is_a_real_count(settings: Any) -> None:
+    env = _environment(_free_port())
+    run = subprocess.run(
+        [sys.executable, "manage.py", "cancel_instructions", "--cancels", "10"],
+        cwd=ROOT,
+        env={**env, "HOME": os.environ.get("HOME", "/tmp")},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+    assert run.returncode == 0, run.stderr[-2000:]
+    found = re.search(r"jdb cancel: ([\d,]+) instructions per request", run.stdout)
+    assert found, run.stdout
+    # A cancel is about two million instructions; zero or a billion would be a counting bug.
+    assert 200_000 < int(found.group(1).replace(",", "")) < 50_000_000
