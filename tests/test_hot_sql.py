@@ -235,3 +235,17 @@ def test_the_transaction_begun_keeps_the_connections_isolation_level() -> None:
         assert row == ("serializable",)
     finally:
         connection.close()
+
+
+def test_a_closed_connection_is_not_kept_alive_by_what_is_kept_for_it() -> None:
+    """What hot_sql keeps per connection (its prepared statements, its quoting) refers to the
+    connection: it must go with it, or every reconnect would leak one."""
+    import gc
+    import weakref
+
+    hot_sql.fetch_one("SELECT %s::int", [1])
+    old = weakref.ref(connection.connection)
+    connection.close()
+    assert hot_sql.fetch_one("SELECT %s::int", [2]) == (2,)  # a new connection, a new session
+    gc.collect()
+    assert old() is None
