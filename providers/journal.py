@@ -8,13 +8,16 @@ survives whatever failed.
 from __future__ import annotations
 
 import functools
+import json
 import logging
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 from django.db import connection
 from django.db.models import Field, JSONField
 from django.utils import timezone
+from psycopg.types.json import Jsonb
 
 from backoffice import hot_sql
 from providers.base import InboundCall, ProviderAdapter, ProviderAnswer
@@ -39,7 +42,9 @@ def redact_headers(headers: Any) -> dict[str, str]:
 
 
 def redact_payload(payload: Any, secret_fields: frozenset[str]) -> Any:
-    """A copy with the values of secret fields masked, at any depth."""
+    """A copy with the values of secret fields masked, at any depth (itself when none is)."""
+    if not secret_fields:
+        return payload
     if isinstance(payload, dict):
         return {
             k: (mask(v) if k in secret_fields else redact_payload(v, secret_fields))
@@ -119,10 +124,10 @@ def inbound_insert(
             "request_id": call.request_id,
             "client_ip": call.client_ip or None,
             "headers": redact_headers(call.request.headers),
-            "payload": to_jsonable(redact_payload(draft.payload, secret_fields)),
+            "payload": redact_payload(draft.payload, secret_fields),
             "body_bytes": len(call.body),
             # Answers can carry secrets too (a Buffalo ``check`` returns the new sid).
-            "answer": to_jsonable(redact_payload(answer.body, secret_fields)),
+            "answer": redact_payload(answer.body, secret_fields),
             "http_status": answer.http_status,
             "latency_us": min(latency_us, 2**31 - 1),
             "outcome": (draft.outcome or answer.outcome)[:32],
@@ -153,21 +158,27 @@ def _insert_sql(vendor: str) -> tuple[str, tuple[str, ...], tuple[Adapt, ...]]:
 def _adapter(field: Field[Any, Any], vendor: str) -> Adapt:
     """What ``field.get_db_prep_save`` does to this row's values, without its generic dispatch.
 
-    On PostgreSQL the journal's values need no adapting but for JSON (psycopg's ``Jsonb``; None
-    stays SQL NULL, as Django stores it); the client IP is sent as text and cast by PostgreSQL.
-    Elsewhere, Django's own adaptation.
+    Every value is first made ``storable``; JSON values (which may hold Decimals) also
+    ``to_jsonable``. On PostgreSQL the journal's values need no more adapting but for JSON,
+    which is written straight to its document text (``json_document``; None stays SQL NULL, as
+    Django stores it); the client IP is sent as text and cast by PostgreSQL. Elsewhere, Django's
+    own adaptation.
     """
     if vendor == "postgresql":
         if isinstance(field, JSONField):
-            from psycopg.types.json import Jsonb
+            return _jsonb
+        return storable
+    if isinstance(field, JSONField):
+        return lambda value: _prepared_by_django(field, storable(to_jsonable(value)))
+    return lambda value: _prepared_by_django(field, storable(value))
 
-            return lambda value: None if value is None else Jsonb(value)
-        return _unchanged
-    return functools.partial(_prepared_by_django, field)
+
+def _jsonb(value: Any) -> Jsonb | None:
+    return None if value is None else Jsonb(json_document(value), dumps=_as_is)
 
 
-def _unchanged(value: Any) -> Any:
-    return value
+def _as_is(document: str) -> str:
+    return document
 
 
 def _prepared_by_django(field: Field[Any, Any], value: Any) -> Any:
@@ -177,8 +188,43 @@ def _prepared_by_django(field: Field[Any, Any], value: Any) -> Any:
 def _insert(values: dict[str, Any]) -> tuple[str, list[Any]]:
     """One INSERT without the ORM's per-call compiling (the journal is on every request)."""
     sql, names, adapters = _insert_sql(connection.vendor)
-    params = [adapt(storable(values[name])) for name, adapt in zip(names, adapters, strict=True)]
+    params = [adapt(values[name]) for name, adapt in zip(names, adapters, strict=True)]
     return sql, params
+
+
+def json_document(value: Any) -> str:
+    """The JSON text of ``storable(to_jsonable(value))``, made in one pass when it can be.
+
+    A request's payload, answer and headers are JSON documents of every journal row: dumping
+    them directly (Decimals written as their exact text, by ``default``) saves copying them
+    twice first. The copies are still made when the text shows that they change something: a
+    NUL (JSON writes it ``\\u0000``, which PostgreSQL refuses in JSONB) or a lone surrogate
+    (which no encoding takes), or a value ``json`` cannot write as it stands.
+    """
+    try:
+        document = _dumps(value, default=_exact_decimal)
+    except (TypeError, ValueError):
+        return _dumps(storable(to_jsonable(value)))
+    if "\\u0000" in document or not (document.isascii() or _encodable(document)):
+        return _dumps(storable(to_jsonable(value)))
+    return document
+
+
+_dumps = functools.partial(json.dumps, ensure_ascii=False, separators=(",", ":"))
+
+
+def _exact_decimal(value: Any) -> str:
+    if isinstance(value, Decimal):
+        return format(value, "f")  # as to_jsonable writes it
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def storable(value: Any) -> Any:
