@@ -11,6 +11,7 @@ connections past ``CONN_MAX_AGE``) and its exception handling stay.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -18,6 +19,8 @@ from typing import Any
 from django.conf import settings
 from django.core.handlers.wsgi import WSGIHandler
 from django.core.wsgi import get_wsgi_application
+from django.http import HttpRequest
+from django.urls import ResolverMatch, get_resolver
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backoffice.settings")
 
@@ -27,7 +30,8 @@ StartResponse = Callable[..., Any]
 
 
 class ProviderHandler(WSGIHandler):
-    """Django's WSGI handler with ``PROVIDER_MIDDLEWARE`` instead of ``MIDDLEWARE``."""
+    """Django's WSGI handler with ``PROVIDER_MIDDLEWARE`` instead of ``MIDDLEWARE``, and the
+    provider endpoints' exact paths looked up in a table instead of resolved."""
 
     def load_middleware(self, is_async: bool = False) -> None:
         # BaseHandler reads settings.MIDDLEWARE; swap it for the time of the loading only.
@@ -38,6 +42,35 @@ class ProviderHandler(WSGIHandler):
             super().load_middleware(is_async)
         finally:
             settings.MIDDLEWARE = site_middleware
+
+    def resolve_request(self, request: HttpRequest) -> ResolverMatch:
+        # Django's resolver tries the URL patterns' regular expressions one by one on every
+        # request; an endpoint's path is one of a few dozen exact strings. No provider
+        # middleware sets a per-request URLconf, which would bypass this table.
+        match = self._endpoint_matches.get(request.path_info)
+        if match is None:
+            return super().resolve_request(request)
+        request.resolver_match = match
+        return match
+
+    @functools.cached_property
+    def _endpoint_matches(self) -> dict[str, ResolverMatch]:
+        """Every endpoint path, with and without its trailing slash, as Django resolves it."""
+        from providers.registry import adapters
+
+        resolver = get_resolver()
+        matches = {}
+        for slug, adapter in adapters().items():
+            base = f"{PROVIDER_PREFIX}{slug}/"
+            paths = (
+                [base] if adapter.functions is None else [f"{base}{f}/" for f in adapter.functions]
+            )
+            for path in paths:
+                for variant in (path, path[:-1]):
+                    match = resolver.resolve(variant)
+                    if match.url_name == f"{slug}-endpoint":  # never a catch-all pattern
+                        matches[variant] = match
+        return matches
 
 
 class SplitApplication:

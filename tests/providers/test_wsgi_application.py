@@ -6,6 +6,7 @@ has its own handler with the site's whole middleware list.
 
 from __future__ import annotations
 
+import dataclasses
 from decimal import Decimal
 from typing import Any
 
@@ -107,3 +108,40 @@ def test_the_provider_handler_loads_only_the_provider_middleware(settings: Any) 
     assert type(outermost).__name__ == "SecurityMiddleware"
     assert outermost.get_response.__wrapped__ == handler._get_response
     assert settings.MIDDLEWARE == site_middleware  # put back after loading
+
+
+def test_endpoint_paths_are_looked_up_as_django_resolves_them() -> None:
+    from django.urls import get_resolver
+
+    from providers.registry import adapters
+
+    table = ProviderHandler()._endpoint_matches
+    resolver = get_resolver()
+    expected = 0
+    for slug, adapter in adapters().items():
+        for function in adapter.functions or ("",):
+            path = f"/providers/{slug}/{function}/".replace("//", "/")
+            for variant in (path, path.rstrip("/")):
+                django_match = resolver.resolve(variant)
+                assert table[variant].func is django_match.func, variant
+                assert table[variant].kwargs == django_match.kwargs, variant
+                expected += 1
+    assert len(table) == expected  # the endpoints and nothing else (no catch-all path)
+
+
+def test_paths_outside_the_table_are_resolved_by_django() -> None:
+    make_player(CNY_PLAYER, "CNY", "1000")
+    handler = ProviderHandler()
+    assert "/providers/jdb/deeper/" not in handler._endpoint_matches
+
+    deeper = call("POST", SignedRequest(path="/providers/jdb/deeper/", body=b"x=1"))
+    nowhere = call("POST", SignedRequest(path="/providers/nobody/", body=b"x=1"))
+    no_slash = call(
+        "POST", dataclasses.replace(build_request(debit(502, "1.00")), path="/providers/jdb")
+    )
+
+    assert b'"status":"8000"' in deeper.body  # JDB's own refusal, journaled as such
+    assert JournalEntry.objects.filter(action__startswith="no endpoint").count() == 1
+    assert nowhere.status.startswith("404") and b"no provider endpoint" in nowhere.body
+    assert b'"status":"0000"' in no_slash.body  # the table holds the path without its slash
+    assert balance(CNY_PLAYER, "CNY") == Decimal("999.00")
