@@ -17,10 +17,10 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from decimal import Decimal
-from typing import Any, ParamSpec
+from typing import Any, ParamSpec, TypeVar
 
-from django.db import OperationalError, connection, transaction
-from django.db.models import Field
+from django.db import DEFAULT_DB_ALIAS, OperationalError, connection, connections, transaction
+from django.db.models import Field, Model
 from django.utils import timezone
 
 from backoffice import hot_sql
@@ -28,6 +28,7 @@ from wallet.models import Bet, LedgerEntry, Player, Wallet
 from wallet.services.outcomes import Outcome, WalletResult
 
 P = ParamSpec("P")
+M = TypeVar("M", bound=Model)
 
 
 # --- one commit per provider request ---------------------------------------------------------
@@ -184,30 +185,43 @@ def lock_bet_with_owner(provider: str, bet_key: str) -> tuple[Bet, str | None] |
 
 
 @functools.cache
-def _bet_columns(vendor: str) -> list[tuple[Any, list[Any]]]:
-    """Each column of a bet row with the converters the ORM would apply to its value."""
+def _model_columns(model: type[Model], vendor: str) -> list[tuple[Any, list[Any]]]:
+    """Each column of a model's row with the converters the ORM would apply to its value."""
     columns = []
-    for field in Bet._meta.concrete_fields:
-        column = field.get_col(Bet._meta.db_table)
+    for field in model._meta.concrete_fields:
+        column = field.get_col(model._meta.db_table)
         converters = connection.ops.get_db_converters(column) + field.get_db_converters(connection)
         columns.append((column, converters))
     return columns
 
 
+def model_from_row(model: type[M], row: Sequence[Any], start: int = 0) -> M:
+    """The instance the ORM would build from ``row[start:]``: every concrete column of
+    ``model`` in model order (``select_list``), as a query built by hand returns it."""
+    # Django's connection object itself, not the proxy: each use of the proxy looks it up again.
+    wrapper = connections[DEFAULT_DB_ALIAS]
+    columns = _model_columns(model, wrapper.vendor)
+    values = []
+    for value, (column, converters) in zip(row[start:], columns, strict=False):
+        for convert in converters:
+            value = convert(value, column, wrapper)
+        values.append(value)
+    return model.from_db(wrapper.alias, [c.target.attname for c, _ in columns], values)
+
+
+def select_list(model: type[Model], alias: str) -> str:
+    """The model's concrete columns, qualified by ``alias``, in model order."""
+    quote = connection.ops.quote_name
+    return ", ".join(f"{alias}.{quote(str(f.column))}" for f in model._meta.concrete_fields)
+
+
 def _bet_from_row(row: tuple[Any, ...]) -> Bet:
     """A Bet from a row that starts with every bet column in model order (extra columns after)."""
-    columns = _bet_columns(connection.vendor)
-    values = []
-    for value, (column, converters) in zip(row, columns, strict=False):
-        for convert in converters:
-            value = convert(value, column, connection)
-        values.append(value)
-    return Bet.from_db(connection.alias, [c.target.attname for c, _ in columns], values)
+    return model_from_row(Bet, row)
 
 
 def _bet_select_list(alias: str) -> str:
-    quote = connection.ops.quote_name
-    return ", ".join(f"{alias}.{quote(str(f.column))}" for f in Bet._meta.concrete_fields)
+    return select_list(Bet, alias)
 
 
 @functools.cache

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import functools
 import secrets
 from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
+from backoffice import hot_sql
 from wallet.models import LedgerKind, Player, PlayerSession, Wallet
-from wallet.services._db import lock_wallet, move_money
+from wallet.services._db import lock_wallet, model_from_row, move_money, select_list
 
 
 def player_create(
@@ -61,17 +63,34 @@ def session_create(
 
 
 def session_find(*, token: str, provider: str, live_only: bool = True) -> PlayerSession | None:
-    """The session behind a token, or None. ``live_only`` excludes expired and retired ones."""
-    session = (
-        PlayerSession.objects.select_related("player")
-        .filter(token=token, provider=provider)
-        .first()
-    )
-    if session is None:
+    """The session behind a token, or None. ``live_only`` excludes expired and retired ones.
+
+    Every Naga and Buffalo call starts here, so the lookup is one prepared statement rather than
+    a query the ORM compiles each time (compiling it was 45 % of a Buffalo or Naga cancel's
+    instructions).
+    """
+    row = hot_sql.fetch_one(_session_with_player_sql(), [token, provider])
+    if row is None:
         return None
+    session = model_from_row(PlayerSession, row)
+    session.player = model_from_row(Player, row, start=len(PlayerSession._meta.concrete_fields))
     if live_only and (session.revoked_at is not None or session.expires_at <= timezone.now()):
         return None
     return session
+
+
+@functools.cache
+def _session_with_player_sql() -> str:
+    """The session of a token (unique) and its player, as ``select_related("player")`` reads it."""
+    quote = connection.ops.quote_name
+    sessions, players = PlayerSession._meta.db_table, Player._meta.db_table
+    # Only model metadata (quoted identifiers) is interpolated; values are parameters.
+    return (
+        f"SELECT {select_list(PlayerSession, 's')}, {select_list(Player, 'p')} "  # noqa: S608
+        f"FROM {quote(sessions)} s "
+        f"JOIN {quote(players)} p ON p.{quote('id')} = s.{quote('player_id')} "
+        f"WHERE s.{quote('token')} = %s AND s.{quote('provider')} = %s"
+    )
 
 
 def session_rotate(*, session: PlayerSession, ttl_seconds: int | None = None) -> PlayerSession:
