@@ -215,6 +215,31 @@ def select_list(model: type[Model], alias: str) -> str:
     return ", ".join(f"{alias}.{quote(str(f.column))}" for f in model._meta.concrete_fields)
 
 
+@functools.cache
+def select_with_player_sql(model: type[Model], *equal_to_parameters: str) -> str:
+    """A row of ``model`` (alias ``x``) and its player (``p``), as ``select_related("player")``
+    reads them, where each named column (``"x.token"``, ``"p.account_id"``) equals a parameter."""
+    quote = connection.ops.quote_name
+    conditions = " AND ".join(
+        f"{alias}.{quote(column)} = %s"
+        for alias, column in (name.split(".") for name in equal_to_parameters)
+    )
+    # Only model metadata (quoted identifiers) is interpolated; values are parameters.
+    return (
+        f"SELECT {select_list(model, 'x')}, {select_list(Player, 'p')} "  # noqa: S608
+        f"FROM {quote(model._meta.db_table)} x "
+        f"JOIN {quote(Player._meta.db_table)} p ON p.{quote('id')} = x.{quote('player_id')} "
+        f"WHERE {conditions}"
+    )
+
+
+def with_player_from_row(model: type[M], row: Sequence[Any]) -> M:
+    """The instance and its player from a row of ``select_with_player_sql``."""
+    instance = model_from_row(model, row)
+    instance.player = model_from_row(Player, row, start=len(model._meta.concrete_fields))  # type: ignore[attr-defined]
+    return instance
+
+
 def _bet_from_row(row: tuple[Any, ...]) -> Bet:
     """A Bet from a row that starts with every bet column in model order (extra columns after)."""
     return model_from_row(Bet, row)

@@ -8,12 +8,11 @@ The rules implemented are those of ``../shared/protocols/common.md``.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from django.db import IntegrityError, connection
+from django.db import IntegrityError
 from django.utils import timezone
 
 from backoffice import hot_sql
@@ -26,12 +25,12 @@ from wallet.services._db import (
     lock_bets,
     lock_or_insert_bet,
     lock_wallet,
-    model_from_row,
     money_transaction,
     move_money,
     refund_open_bet,
     save_bet,
-    select_list,
+    select_with_player_sql,
+    with_player_from_row,
 )
 from wallet.services.outcomes import Outcome, SettledRoundPolicy, WalletResult
 
@@ -44,29 +43,13 @@ ZERO = Decimal(0)
 def _find_wallet(account_id: str, currency: str) -> Wallet | WalletResult:
     # Every balance call and every bet starts here: one prepared statement, not a query the ORM
     # compiles each time (compiling it was half of a balance call's instructions).
-    row = hot_sql.fetch_one(_wallet_with_player_sql(), [account_id, currency])
+    sql = select_with_player_sql(Wallet, "p.account_id", "x.currency")  # one at most: unique
+    row = hot_sql.fetch_one(sql, [account_id, currency])
     if row is not None:
-        wallet = model_from_row(Wallet, row)
-        wallet.player = model_from_row(Player, row, start=len(Wallet._meta.concrete_fields))
-        return wallet
+        return with_player_from_row(Wallet, row)
     if Player.objects.filter(account_id=account_id).exists():
         return WalletResult(Outcome.WRONG_CURRENCY, message=f"player has no {currency} wallet")
     return WalletResult(Outcome.PLAYER_NOT_FOUND, message=f"unknown player {account_id!r}")
-
-
-@functools.cache
-def _wallet_with_player_sql() -> str:
-    """A player's wallet in a currency (one at most: unique) and the player, as
-    ``select_related("player")`` reads them."""
-    quote = connection.ops.quote_name
-    wallets, players = Wallet._meta.db_table, Player._meta.db_table
-    # Only model metadata (quoted identifiers) is interpolated; values are parameters.
-    return (
-        f"SELECT {select_list(Wallet, 'w')}, {select_list(Player, 'p')} "  # noqa: S608
-        f"FROM {quote(wallets)} w "
-        f"JOIN {quote(players)} p ON p.{quote('id')} = w.{quote('player_id')} "
-        f"WHERE p.{quote('account_id')} = %s AND w.{quote('currency')} = %s"
-    )
 
 
 def _current_balance(wallet_id: int | None) -> Decimal | None:

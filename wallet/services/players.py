@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
-import functools
 import secrets
 from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from backoffice import hot_sql
 from wallet.models import LedgerKind, Player, PlayerSession, Wallet
-from wallet.services._db import lock_wallet, model_from_row, move_money, select_list
+from wallet.services._db import (
+    lock_wallet,
+    move_money,
+    select_with_player_sql,
+    with_player_from_row,
+)
 
 
 def player_create(
@@ -69,28 +73,14 @@ def session_find(*, token: str, provider: str, live_only: bool = True) -> Player
     a query the ORM compiles each time (compiling it was 45 % of a Buffalo or Naga cancel's
     instructions).
     """
-    row = hot_sql.fetch_one(_session_with_player_sql(), [token, provider])
+    sql = select_with_player_sql(PlayerSession, "x.token", "x.provider")  # token is unique
+    row = hot_sql.fetch_one(sql, [token, provider])
     if row is None:
         return None
-    session = model_from_row(PlayerSession, row)
-    session.player = model_from_row(Player, row, start=len(PlayerSession._meta.concrete_fields))
+    session = with_player_from_row(PlayerSession, row)
     if live_only and (session.revoked_at is not None or session.expires_at <= timezone.now()):
         return None
     return session
-
-
-@functools.cache
-def _session_with_player_sql() -> str:
-    """The session of a token (unique) and its player, as ``select_related("player")`` reads it."""
-    quote = connection.ops.quote_name
-    sessions, players = PlayerSession._meta.db_table, Player._meta.db_table
-    # Only model metadata (quoted identifiers) is interpolated; values are parameters.
-    return (
-        f"SELECT {select_list(PlayerSession, 's')}, {select_list(Player, 'p')} "  # noqa: S608
-        f"FROM {quote(sessions)} s "
-        f"JOIN {quote(players)} p ON p.{quote('id')} = s.{quote('player_id')} "
-        f"WHERE s.{quote('token')} = %s AND s.{quote('provider')} = %s"
-    )
 
 
 def session_rotate(*, session: PlayerSession, ttl_seconds: int | None = None) -> PlayerSession:
