@@ -155,7 +155,7 @@ def lock_bets(provider: str, bet_keys: Iterable[str]) -> dict[str, Bet]:
     for key in sorted(set(bet_keys)):
         row = hot_sql.fetch_one(_lock_bet_sql(connection.vendor), [provider, key])
         if row is not None:
-            locked[key] = _bet_from_row(row)
+            locked[key] = model_from_row(Bet, row)
     return locked
 
 
@@ -166,7 +166,7 @@ def _lock_bet_sql(vendor: str) -> str:
     lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
     # Only model metadata (quoted column names) is interpolated; values are parameters.
     return (
-        f"SELECT {_bet_select_list('b')} FROM {quote(Bet._meta.db_table)} b "  # noqa: S608
+        f"SELECT {select_list(Bet, 'b')} FROM {quote(Bet._meta.db_table)} b "  # noqa: S608
         f"WHERE b.{quote('provider')} = %s AND b.{quote('bet_key')} = %s{lock}"
     )
 
@@ -181,7 +181,7 @@ def lock_bet_with_owner(provider: str, bet_key: str) -> tuple[Bet, str | None] |
     row = hot_sql.fetch_one(_lock_with_owner_sql(connection.vendor), [provider, bet_key])
     if row is None:
         return None
-    return _bet_from_row(row), row[-1]
+    return model_from_row(Bet, row), row[-1]
 
 
 @functools.cache
@@ -240,20 +240,11 @@ def with_player_from_row(model: type[M], row: Sequence[Any]) -> M:
     return instance
 
 
-def _bet_from_row(row: tuple[Any, ...]) -> Bet:
-    """A Bet from a row that starts with every bet column in model order (extra columns after)."""
-    return model_from_row(Bet, row)
-
-
-def _bet_select_list(alias: str) -> str:
-    return select_list(Bet, alias)
-
-
 @functools.cache
 def _lock_with_owner_sql(vendor: str) -> str:
     """The SELECT … FOR UPDATE OF the bet, with its owner's account id last."""
     quote = connection.ops.quote_name
-    selected = _bet_select_list("b")
+    selected = select_list(Bet, "b")
     lock = " FOR UPDATE OF b" if connection.features.has_select_for_update_of else ""
     # Only model metadata (quoted column names) is interpolated; values are parameters.
     sql = (
@@ -316,7 +307,7 @@ def _refund_open_bet_sql(by_player: bool, by_currency: bool, by_amount: bool) ->
     return _REFUND_OPEN_BET_SQL.format(
         owner_join="JOIN wallet_player p ON p.id = b.player_id" if by_player else "",
         conditions=" ".join(conditions),
-        bet_columns=_bet_select_list("b"),
+        bet_columns=select_list(Bet, "b"),
     )
 
 
@@ -346,7 +337,7 @@ def refund_open_bet(
     row = hot_sql.fetch_one(sql, params)
     if row is None:
         return None
-    return _bet_from_row(row), row[-1]
+    return model_from_row(Bet, row), row[-1]
 
 
 def insert_bet_if_absent(bet: Bet) -> bool:
