@@ -16,10 +16,12 @@ from typing import Any
 
 import pytest
 from django.core.management import call_command
+from django.db.models import Sum
 
 from tests.helpers import ON_POSTGRES
 from tests.loadtest.conftest import ROOT, _environment, _free_port
-from wallet.models import LedgerEntry
+from wallet.consistency import check_ledger
+from wallet.models import Bet, LedgerEntry
 
 pytestmark = [
     pytest.mark.skipif(not ON_POSTGRES, reason="seeds PostgreSQL, as the load harness does"),
@@ -36,6 +38,12 @@ def test_the_cancels_it_measures_are_real_refunds(provider: str) -> None:
     assert re.search(rf"{provider} cancel: [\d,]+ µs of CPU per request", out.getvalue())
     refunds = LedgerEntry.objects.filter(kind="refund", provider=provider)
     assert refunds.count() == 20 + 50  # the measured cancels and the warm-up's, each once
+    # Each refund gave back exactly its bet's stake, and every balance still adds up.
+    bets = Bet.objects.filter(provider=provider, state="cancelled")
+    assert bets.count() == 70
+    assert refunds.aggregate(total=Sum("amount"))["total"] == bets.aggregate(t=Sum("stake"))["t"]
+    report = check_ledger()
+    assert report.ok, [str(p) for p in report.problems]
 
 
 @pytest.mark.skipif(shutil.which("valgrind") is None, reason="valgrind is not installed")
