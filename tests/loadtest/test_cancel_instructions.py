@@ -15,7 +15,7 @@ from io import StringIO
 from typing import Any
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db.models import Sum
 
 from tests.helpers import ON_POSTGRES
@@ -23,12 +23,17 @@ from tests.loadtest.conftest import ROOT, _environment, _free_port
 from wallet.consistency import check_ledger
 from wallet.models import Bet, LedgerEntry
 
-pytestmark = [
-    pytest.mark.skipif(not ON_POSTGRES, reason="seeds PostgreSQL, as the load harness does"),
-    pytest.mark.django_db(transaction=True),
-]
+pytestmark = pytest.mark.django_db(transaction=True)
+needs_postgres = pytest.mark.skipif(not ON_POSTGRES, reason="seeds PostgreSQL, as loadtest does")
 
 
+@pytest.mark.skipif(ON_POSTGRES, reason="the refusal on SQLite")
+def test_on_sqlite_it_says_it_needs_postgresql() -> None:
+    with pytest.raises(CommandError, match="PostgreSQL only"):
+        call_command("cancel_instructions", cancels=5)
+
+
+@needs_postgres
 @pytest.mark.parametrize("provider", ["jdb", "buffalo"])
 def test_the_cancels_it_measures_are_real_refunds(provider: str) -> None:
     out = StringIO()
@@ -46,6 +51,7 @@ def test_the_cancels_it_measures_are_real_refunds(provider: str) -> None:
     assert report.ok, [str(p) for p in report.problems]
 
 
+@needs_postgres
 @pytest.mark.skipif(shutil.which("valgrind") is None, reason="valgrind is not installed")
 def test_the_count_under_callgrind_is_a_real_count(settings: Any) -> None:
     env = _environment(_free_port())

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import connection
 
 from providers.loadtest.scenarios import DEBIT_PROVIDERS
 
@@ -48,6 +49,8 @@ class Command(BaseCommand):
         count, provider = options["cancels"], options["provider"]
         if count < 1:
             raise CommandError("--cancels must be at least 1")
+        if connection.vendor != "postgresql":  # before valgrind: its output would hide this
+            raise CommandError("it seeds and measures PostgreSQL only (set DATABASE_URL)")
         if options["cpu_only"] or os.environ.get(_INSIDE):
             self._measure(count, provider, callgrind=bool(os.environ.get(_INSIDE)))
             return
