@@ -31,6 +31,7 @@ databases (SQLite) everything here is ``connection.cursor()`` and Django's own t
 
 from __future__ import annotations
 
+import datetime
 import functools
 import hashlib
 from collections.abc import Sequence
@@ -41,8 +42,9 @@ import psycopg
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connection, connections
 from psycopg import pq
-from psycopg.adapt import Transformer
+from psycopg.adapt import AdaptersMap, Transformer
 from psycopg.errors import error_from_result
+from psycopg.types.datetime import TimestamptzLoader
 
 from backoffice.sql_literals import Literals, split_at_placeholders
 
@@ -99,11 +101,34 @@ class _Session:
 
     __slots__ = ("conn", "literals", "prepared", "transformer")
 
-    def __init__(self, conn: psycopg.Connection[Any]) -> None:
+    def __init__(self, conn: psycopg.Connection[Any], timezone: datetime.tzinfo | None) -> None:
         self.conn = conn
         self.prepared: set[bytes] = set()
-        self.transformer = Transformer(conn)
+        self.transformer = Transformer(_Context(_row_adapters(conn, timezone), conn))
         self.literals = Literals(conn.pgconn, self.transformer, conn.info.encoding)
+
+
+@dataclass(frozen=True, slots=True)
+class _Context:
+    """What psycopg's ``Transformer`` asks of its context (``AdaptContext``): adapters to use,
+    and the connection (its encoding, its session's time zone)."""
+
+    adapters: AdaptersMap
+    connection: psycopg.Connection[Any]
+
+
+def _row_adapters(conn: psycopg.Connection[Any], timezone: datetime.tzinfo | None) -> AdaptersMap:
+    """The connection's adapters, with psycopg's own (compiled) ``timestamptz`` loader in place of
+    Django's where the two give the same datetimes. Django's loader, a Python subclass of
+    psycopg's, labels each value with Django's time zone and loads it several times slower (a
+    cancel's bet row has three timestamps: 5 % of a cancel's instructions); psycopg's labels it
+    with the session's ``TimeZone``. Django sets that to its own time zone on connecting; only
+    where both are UTC (our settings) is the swap certain to change nothing."""
+    adapters = conn.adapters
+    if timezone is datetime.UTC and conn.info.parameter_status("TimeZone") == "UTC":
+        adapters = AdaptersMap(adapters)
+        adapters.register_loader("timestamptz", TimestamptzLoader)
+    return adapters
 
 
 _SESSION_ATTRIBUTE = "_hot_sql_session"
@@ -118,7 +143,7 @@ def _session(wrapper: Any) -> _Session:
     """
     session: _Session | None = getattr(wrapper, _SESSION_ATTRIBUTE, None)
     if session is None or session.conn is not wrapper.connection:
-        session = _Session(wrapper.connection)
+        session = _Session(wrapper.connection, wrapper.timezone)
         setattr(wrapper, _SESSION_ATTRIBUTE, session)
     return session
 

@@ -249,3 +249,42 @@ def test_a_closed_connection_is_not_kept_alive_by_what_is_kept_for_it() -> None:
     assert hot_sql.fetch_one("SELECT %s::int", [2]) == (2,)  # a new connection, a new session
     gc.collect()
     assert old() is None
+
+
+def test_timestamps_load_as_djangos_own_cursors_load_them() -> None:
+    """hot_sql loads ``timestamptz`` with psycopg's compiled loader (Django's is Python): the
+    values must be the very datetimes Django's cursors give, in UTC, to the microsecond."""
+    sql = "SELECT %s::timestamptz, %s::timestamptz, %s::timestamptz"
+    values = [
+        dt.datetime(2026, 11, 22, 23, 59, 59, 999999, tzinfo=dt.UTC),
+        dt.datetime(2026, 3, 29, 1, 30, tzinfo=dt.timezone(dt.timedelta(hours=5, minutes=45))),
+        None,
+    ]
+    row = hot_sql.fetch_one(sql, values)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        django_row = cursor.fetchone()
+    assert row == django_row == tuple(values)
+    assert (
+        [value.tzinfo for value in row[:2]]
+        == [dt.UTC, dt.UTC]
+        == [value.tzinfo for value in django_row[:2]]
+    )
+
+
+def test_in_a_session_not_in_utc_timestamps_still_load_as_djangos_cursors_load_them() -> None:
+    """Where the session's TimeZone is not Django's UTC, Django's loader re-labels the session's
+    wall-clock time as UTC and psycopg's would not: hot_sql must keep Django's answer."""
+    sql = "SELECT %s::timestamptz"
+    instant = [dt.datetime(2026, 11, 22, 12, 0, tzinfo=dt.UTC)]
+    try:
+        connection.close()
+        connection.ensure_connection()
+        with connection.cursor() as cursor:
+            cursor.execute("SET TimeZone = 'Asia/Kathmandu'")
+            cursor.execute(sql, instant)
+            django_row = cursor.fetchone()
+        row = hot_sql.fetch_one(sql, instant)
+        assert row == django_row and row is not None and row[0].tzinfo is dt.UTC
+    finally:
+        connection.close()
