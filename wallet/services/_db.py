@@ -16,6 +16,7 @@ import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, ParamSpec, TypeVar
 
@@ -184,15 +185,25 @@ def lock_bet_with_owner(provider: str, bet_key: str) -> tuple[Bet, str | None] |
     return model_from_row(Bet, row), row[-1]
 
 
+@dataclass(frozen=True, slots=True)
+class _RowLayout:
+    """How a row of a model's concrete columns becomes an instance: the attribute names in
+    column order, and the columns whose values the ORM converts (index, column, converters)."""
+
+    attnames: list[str]
+    converted: tuple[tuple[int, Any, tuple[Any, ...]], ...]
+
+
 @functools.cache
-def _model_columns(model: type[Model], vendor: str) -> list[tuple[Any, list[Any]]]:
-    """Each column of a model's row with the converters the ORM would apply to its value."""
-    columns = []
-    for field in model._meta.concrete_fields:
+def _row_layout(model: type[Model], vendor: str) -> _RowLayout:
+    attnames, converted = [], []
+    for index, field in enumerate(model._meta.concrete_fields):
         column = field.get_col(model._meta.db_table)
         converters = connection.ops.get_db_converters(column) + field.get_db_converters(connection)
-        columns.append((column, converters))
-    return columns
+        attnames.append(field.attname)
+        if converters:  # on PostgreSQL only the JSON fields: the rest arrive as Python values
+            converted.append((index, column, tuple(converters)))
+    return _RowLayout(attnames, tuple(converted))
 
 
 def model_from_row(model: type[M], row: Sequence[Any], start: int = 0) -> M:
@@ -200,13 +211,14 @@ def model_from_row(model: type[M], row: Sequence[Any], start: int = 0) -> M:
     ``model`` in model order (``select_list``), as a query built by hand returns it."""
     # Django's connection object itself, not the proxy: each use of the proxy looks it up again.
     wrapper = connections[DEFAULT_DB_ALIAS]
-    columns = _model_columns(model, wrapper.vendor)
-    values = []
-    for value, (column, converters) in zip(row[start:], columns, strict=False):
+    layout = _row_layout(model, wrapper.vendor)
+    values = list(row[start : start + len(layout.attnames)])
+    for index, column, converters in layout.converted:
+        value = values[index]
         for convert in converters:
             value = convert(value, column, wrapper)
-        values.append(value)
-    return model.from_db(wrapper.alias, [c.target.attname for c, _ in columns], values)
+        values[index] = value
+    return model.from_db(wrapper.alias, layout.attnames, values)
 
 
 def select_list(model: type[Model], alias: str) -> str:
