@@ -22,6 +22,8 @@ from typing import Any, ParamSpec, TypeVar
 
 from django.db import DEFAULT_DB_ALIAS, OperationalError, connection, connections, transaction
 from django.db.models import Field, Model
+from django.db.models.base import ModelState
+from django.db.models.signals import post_init, pre_init
 from django.utils import timezone
 
 from backoffice import hot_sql
@@ -218,7 +220,26 @@ def model_from_row(model: type[M], row: Sequence[Any], start: int = 0) -> M:
         for convert in converters:
             value = convert(value, column, wrapper)
         values[index] = value
-    return model.from_db(wrapper.alias, layout.attnames, values)
+    if pre_init.receivers or post_init.receivers:  # someone watches instances being made
+        return model.from_db(wrapper.alias, layout.attnames, values)
+    return _loaded(model, layout.attnames, values, wrapper.alias)
+
+
+def _loaded(model: type[M], attnames: list[str], values: list[Any], alias: str) -> M:
+    """What ``model.from_db`` returns for a full row, without ``Model.__init__``.
+
+    For a full row ``__init__`` only sends ``pre_init`` and ``post_init`` (checked above: no
+    receivers) and sets each attribute on a new instance, which for a new instance comes down to
+    filling its ``__dict__`` (the foreign-key descriptors' ``__set__`` would also clear a cached
+    related object, of which a new instance has none). Going through ``__init__`` cost 2.8 % of
+    a Naga cancel's instructions (a session, a player and a bet) and 2.2 % of a JDB cancel's.
+    """
+    instance = model.__new__(model)
+    instance.__dict__.update(zip(attnames, values, strict=True))
+    state = instance._state = ModelState()
+    state.adding = False
+    state.db = alias
+    return instance
 
 
 def select_list(model: type[Model], alias: str) -> str:

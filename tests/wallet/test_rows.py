@@ -1,0 +1,87 @@
+"""Instances built from rows of hand-written SQL (``model_from_row``) are the ORM's own."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.db.models import Model
+from django.db.models.signals import post_init
+
+from tests.helpers import make_player
+from wallet.models import Bet, Player
+from wallet.services import bet_open
+from wallet.services._db import model_from_row, select_list, with_player_from_row
+
+pytestmark = pytest.mark.django_db
+
+
+def field_values(instance: Model) -> dict[str, Any]:
+    return {f.attname: getattr(instance, f.attname) for f in type(instance)._meta.concrete_fields}
+
+
+def stored_bet() -> Bet:
+    make_player("alice", "USD", "100")
+    bet_open(
+        provider="buffalo",
+        bet_key="row-1",
+        tx_id="tx-row-1",
+        account_id="alice",
+        currency="USD",
+        amount=Decimal("12.50"),
+        round_id="r1",
+    )
+    bet = Bet.objects.get(bet_key="row-1")
+    bet.details = {"note": "x'y", "amounts": ["1.50"]}  # a JSON value the row must convert
+    bet.save(update_fields=["details"])
+    return Bet.objects.get(pk=bet.pk)
+
+
+def bet_row(bet: Bet) -> tuple[Any, ...]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {select_list(Bet, 'x')}, {select_list(Player, 'p')}, 7 FROM wallet_bet x "
+            "JOIN wallet_player p ON p.id = x.player_id WHERE x.id = %s",
+            [bet.pk],
+        )
+        row = cursor.fetchone()
+    assert row is not None
+    return row
+
+
+def test_a_row_becomes_the_instance_the_orm_loads() -> None:
+    orm = stored_bet()
+    built = model_from_row(Bet, bet_row(orm))  # extra columns after the bet's are ignored
+    assert type(built) is Bet
+    assert field_values(built) == field_values(orm)
+    assert built.details == {"note": "x'y", "amounts": ["1.50"]}
+    assert (built._state.adding, built._state.db) == (False, "default")
+    assert built.player.account_id == "alice"  # the relation loads as on any instance
+    built.review_reason = "checked"
+    built.save(update_fields=["review_reason"])  # an UPDATE, not an INSERT of a new row
+    assert Bet.objects.get(pk=orm.pk).review_reason == "checked"
+    assert Bet.objects.count() == 1
+
+
+def test_a_row_with_its_player_fills_the_relation() -> None:
+    orm = stored_bet()
+    with_player = with_player_from_row(Bet, bet_row(orm))
+    assert field_values(with_player.player) == field_values(Player.objects.get(pk=orm.player_id))
+    assert Bet.player.is_cached(with_player)  # no query to reach the player
+
+
+def test_instances_still_go_through_init_for_whoever_listens_to_post_init() -> None:
+    row = bet_row(stored_bet())
+    seen: list[Model] = []
+
+    def receiver(sender: type[Model], instance: Model, **kwargs: Any) -> None:
+        seen.append(instance)
+
+    post_init.connect(receiver, sender=Bet)
+    try:
+        built = model_from_row(Bet, row)
+    finally:
+        post_init.disconnect(receiver, sender=Bet)
+    assert seen == [built] and seen[0] is built
