@@ -52,6 +52,29 @@ def test_the_cancels_it_measures_are_real_refunds(provider: str) -> None:
 
 
 @needs_postgres
+@pytest.mark.parametrize("provider", ["jdb", "buffalo"])
+def test_the_bets_and_settles_it_measures_are_real(provider: str) -> None:
+    out = StringIO()
+
+    call_command(
+        "cancel_instructions",
+        cancels=20,
+        provider=provider,
+        request="settle",
+        cpu_only=True,
+        stdout=out,
+    )
+
+    assert re.search(rf"{provider} settle: [\d,]+ µs of CPU per request", out.getvalue())
+    # Every bet placed (uncounted) and settled (the measured settles and the warm-up's), once.
+    assert LedgerEntry.objects.filter(kind="stake", provider=provider).count() == 70
+    assert LedgerEntry.objects.filter(kind="win", provider=provider).count() == 70
+    assert Bet.objects.filter(provider=provider, state="settled").count() == 70
+    report = check_ledger()
+    assert report.ok, [str(p) for p in report.problems]
+
+
+@needs_postgres
 @pytest.mark.skipif(shutil.which("valgrind") is None, reason="valgrind is not installed")
 def test_the_count_under_callgrind_is_a_real_count(settings: Any) -> None:
     env = _environment(_free_port())

@@ -1,10 +1,12 @@
-"""Count the CPU instructions of one provider cancel in the app, repeatably (valgrind's callgrind).
+"""Count the CPU instructions of one provider cancel (or bet, or settle) in the app, repeatably
+(valgrind's callgrind).
 
 On a shared virtual machine the wall-clock figures of ``loadtest`` drift by 20 to 30 % from one
 minute to the next, which hides any single change worth less than that. Instructions do not
 drift: the same code, data and statements give the same count to within 0.1 %. So each step of
 an optimisation is measured here first: the WSGI application (what gunicorn calls) is driven
-in-process, one thread, with real encrypted or signed cancels of seeded bets, and callgrind
+in-process, one thread, with real encrypted or signed cancels of seeded bets (``--request bet``:
+bets of seeded players; ``settle``: the settles of bets placed first, uncounted), and callgrind
 counts the instructions of the requests only (instrumentation is switched on around them).
 PostgreSQL's work and the kernel's are not counted; ``loadtest`` measures those.
 """
@@ -29,39 +31,43 @@ from providers.loadtest.scenarios import DEBIT_PROVIDERS
 
 _INSIDE = "CANCEL_INSTRUCTIONS_INSIDE_CALLGRIND"
 _WARMUP = 50
+REQUESTS = ("cancel", "bet", "settle")
 
 
 class Command(BaseCommand):
     help = (
         "Instructions per provider cancel in the app (callgrind, PostgreSQL only): seeds open "
-        "bets, cancels them through the WSGI application in-process, prints the count. Needs "
-        "valgrind (apt-get install valgrind); --cpu-only prints CPU microseconds instead."
+        "bets, cancels them through the WSGI application in-process, prints the count "
+        "(--request bet or settle: bets, or settles of bets placed first). Needs valgrind "
+        "(apt-get install valgrind); --cpu-only prints CPU microseconds instead."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--cancels", type=int, default=300)
         parser.add_argument("--provider", choices=DEBIT_PROVIDERS, default="jdb")
+        parser.add_argument("--request", choices=REQUESTS, default="cancel")
         parser.add_argument(
             "--cpu-only", action="store_true", help="no valgrind: CPU µs per cancel (noisy)"
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        count, provider = options["cancels"], options["provider"]
+        count, provider, request = options["cancels"], options["provider"], options["request"]
         if count < 1:
             raise CommandError("--cancels must be at least 1")
         if connection.vendor != "postgresql":  # before valgrind: its output would hide this
             raise CommandError("it seeds and measures PostgreSQL only (set DATABASE_URL)")
         if options["cpu_only"] or os.environ.get(_INSIDE):
-            self._measure(count, provider, callgrind=bool(os.environ.get(_INSIDE)))
+            self._measure(count, provider, request, callgrind=bool(os.environ.get(_INSIDE)))
             return
-        total = _under_callgrind(count, provider)
+        total = _under_callgrind(count, provider, request)
         self.stdout.write(
-            f"{provider} cancel: {total // count:,} instructions per request "
-            f"({count} cancels, app process only, callgrind)"
+            f"{provider} {request}: {total // count:,} instructions per request "
+            f"({count} {request}s, app process only, callgrind)"
         )
 
-    def _measure(self, count: int, provider: str, *, callgrind: bool) -> None:
-        requests = _seeded_cancels(count + _WARMUP, provider)
+    def _measure(self, count: int, provider: str, request: str, *, callgrind: bool) -> None:
+        before, requests = _prepared_requests(count + _WARMUP, provider, request)
+        _serve(before)
         _serve(requests[:_WARMUP])
         started = time.process_time()
         if callgrind:
@@ -73,10 +79,10 @@ class Command(BaseCommand):
         if statuses != {"200 OK"}:
             raise CommandError(f"unexpected answers: {sorted(statuses)}")
         if not callgrind:
-            self.stdout.write(f"{provider} cancel: {cpu_us:,.0f} µs of CPU per request (noisy)")
+            self.stdout.write(f"{provider} {request}: {cpu_us:,.0f} µs of CPU per request (noisy)")
 
 
-def _under_callgrind(count: int, provider: str) -> int:
+def _under_callgrind(count: int, provider: str, request: str) -> int:
     """Run this command again under callgrind and add up the instructions it counted."""
     with tempfile.TemporaryDirectory() as folder:
         out = Path(folder) / "callgrind.out.%p"
@@ -93,6 +99,7 @@ def _under_callgrind(count: int, provider: str) -> int:
             "cancel_instructions",
             f"--cancels={count}",
             f"--provider={provider}",
+            f"--request={request}",
         ]
         # A fixed argument list, no shell: this command run again, under valgrind.
         run = subprocess.run(  # noqa: S603
@@ -116,18 +123,30 @@ def _instrumentation(state: str) -> None:
     )
 
 
-def _seeded_cancels(count: int, provider: str) -> list[bytes]:
+def _prepared_requests(count: int, provider: str, request: str) -> tuple[list[bytes], list[bytes]]:
+    """The requests to serve first, uncounted (a settle's bets), and the ``count`` to measure."""
     from providers.loadtest.requests import RequestFactory
     from providers.loadtest.seed import seed_bets, seed_players
 
     tag = f"ci{uuid.uuid4().hex[:6]}"
     players = seed_players(tag, 1000)
-    bets = seed_bets(players, provider, f"{tag}c", count)
     factory = RequestFactory(players, "127.0.0.1:8000")
-    return [
-        factory.cancel(provider, bets.key(n), n, players.slot_of(n)).raw
+    if request == "cancel":
+        bets = seed_bets(players, provider, f"{tag}c", count)
+        cancels = [
+            factory.cancel(provider, bets.key(n), n, players.slot_of(n)).raw
+            for n in range(1, count + 1)
+        ]
+        return [], cancels
+    # A bet and its settle, as the provider sends them (the bet-settle scenario's flows).
+    flows = [
+        factory.bet_and_settle(provider, f"{tag}b{n}", n, players.slot_of(n))
         for n in range(1, count + 1)
     ]
+    bets_sent = [flow[0].raw for flow in flows]
+    if request == "bet":
+        return [], bets_sent
+    return bets_sent, [flow[1].raw for flow in flows]
 
 
 def _serve(requests: list[bytes]) -> set[str]:
