@@ -11,9 +11,9 @@ from django.db.models import Model
 from django.db.models.signals import post_init
 
 from tests.helpers import make_player
-from wallet.models import Bet, Player
+from wallet.models import Bet, LedgerEntry, Player
 from wallet.services import bet_open
-from wallet.services._db import model_from_row, select_list, with_player_from_row
+from wallet.services._db import field_value, model_from_row, select_list, with_player_from_row
 
 pytestmark = pytest.mark.django_db
 
@@ -85,3 +85,22 @@ def test_instances_still_go_through_init_for_whoever_listens_to_post_init() -> N
     finally:
         post_init.disconnect(receiver, sender=Bet)
     assert seen == [built] and seen[0] is built
+
+
+def test_one_column_read_by_hand_converts_as_the_orm_does() -> None:
+    """SQLite hands a decimal back as a float (0.1 is not 0.1 there): the ORM converts it."""
+    make_player("alice", "USD", "100")
+    bet_open(
+        provider="buffalo",
+        bet_key="row-2",
+        tx_id="tx-row-2",
+        account_id="alice",
+        currency="USD",
+        amount=Decimal("0.1"),
+        round_id="r2",
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT amount FROM wallet_ledgerentry WHERE provider_tx_id = 'tx-row-2'")
+        (raw,) = cursor.fetchone()
+    value = field_value(LedgerEntry, "amount", raw)
+    assert isinstance(value, Decimal) and value == Decimal("-0.1")

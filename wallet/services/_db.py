@@ -242,6 +242,18 @@ def _loaded(model: type[M], attnames: list[str], values: list[Any], alias: str) 
     return instance
 
 
+def field_value(model: type[Model], name: str, value: Any) -> Any:
+    """One column's value as the ORM returns it (on SQLite, a decimal arrives as a float)."""
+    wrapper = connections[DEFAULT_DB_ALIAS]
+    layout = _row_layout(model, wrapper.vendor)
+    index = next(i for i, f in enumerate(model._meta.concrete_fields) if f.name == name)
+    for converted_index, column, converters in layout.converted:
+        if converted_index == index:
+            for convert in converters:
+                value = convert(value, column, wrapper)
+    return value
+
+
 def select_list(model: type[Model], alias: str) -> str:
     """The model's concrete columns, qualified by ``alias``, in model order."""
     quote = connection.ops.quote_name
@@ -418,7 +430,24 @@ def lock_or_insert_bet(template: Bet, *, known_absent: bool = False) -> tuple[Be
 
 
 def lock_wallet(wallet_id: int) -> Wallet:
-    return Wallet.objects.select_for_update().get(pk=wallet_id)
+    """Lock the wallet row and read it: every bet (its funds check) and staff movement starts
+    with this. The statement is built once from the model; the ORM's ``select_for_update().get``
+    compiled it anew on every bet, a third of a JDB bet's Python."""
+    row = hot_sql.fetch_one(_lock_wallet_sql(connection.vendor), [wallet_id])
+    if row is None:
+        raise Wallet.DoesNotExist(f"no wallet with id {wallet_id}")
+    return model_from_row(Wallet, row)
+
+
+@functools.cache
+def _lock_wallet_sql(vendor: str) -> str:
+    quote = connection.ops.quote_name
+    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    # Only model metadata (quoted column names) is interpolated; the id is a parameter.
+    return (
+        f"SELECT {select_list(Wallet, 'w')} FROM {quote(Wallet._meta.db_table)} w "  # noqa: S608
+        f"WHERE w.{quote('id')} = %s{lock}"
+    )
 
 
 # PostgreSQL: the wallet UPDATE (which takes the row lock and computes the balance), the ledger
