@@ -254,6 +254,14 @@ def field_value(model: type[Model], name: str, value: Any) -> Any:
     return value
 
 
+def db_values(instance: Model, fields: Iterable[Field[Any, Any]], *, add: bool) -> list[Any]:
+    """The fields' values as the ORM would write them (``pre_save``, ``get_db_prep_save``)."""
+    # Django's connection object itself, not the proxy: each field asks it for its operations,
+    # a thread-local lookup per field through the proxy (a tenth of a bet's instructions).
+    wrapper = connections[DEFAULT_DB_ALIAS]
+    return [f.get_db_prep_save(f.pre_save(instance, add=add), wrapper) for f in fields]
+
+
 def select_list(model: type[Model], alias: str) -> str:
     """The model's concrete columns, qualified by ``alias``, in model order."""
     quote = connection.ops.quote_name
@@ -391,8 +399,20 @@ def insert_bet_if_absent(bet: Bet) -> bool:
     ``INSERT … ON CONFLICT DO NOTHING`` waits for a concurrent inserter of the same key to finish,
     so exactly one of two racing requests creates the row and the other then locks it.
     """
-    fields = [f for f in Bet._meta.concrete_fields if not f.primary_key]
-    values = [f.get_db_prep_save(f.pre_save(bet, add=True), connection) for f in fields]
+    sql, fields = _insert_bet_sql(connection.vendor)
+    row = hot_sql.fetch_one(sql, db_values(bet, fields, add=True))
+    if row is None:
+        return False
+    bet.pk = row[0]
+    bet._state.adding = False
+    bet._state.db = "default"
+    return True
+
+
+@functools.cache
+def _insert_bet_sql(vendor: str) -> tuple[str, tuple[Field[Any, Any], ...]]:
+    """The bet's INSERT … ON CONFLICT DO NOTHING RETURNING id, and its fields in column order."""
+    fields = tuple(f for f in Bet._meta.concrete_fields if not f.primary_key)
     quote = connection.ops.quote_name
     table = quote(Bet._meta.db_table)
     columns = ", ".join(quote(f.column) for f in fields if f.column)
@@ -402,13 +422,7 @@ def insert_bet_if_absent(bet: Bet) -> bool:
     sql += (
         f"ON CONFLICT ({quote('provider')}, {quote('bet_key')}) DO NOTHING RETURNING {quote('id')}"
     )
-    row = hot_sql.fetch_one(sql, values)
-    if row is None:
-        return False
-    bet.pk = row[0]
-    bet._state.adding = False
-    bet._state.db = "default"
-    return True
+    return sql, fields
 
 
 def lock_or_insert_bet(template: Bet, *, known_absent: bool = False) -> tuple[Bet, bool]:
@@ -501,9 +515,7 @@ def move_money(
         sql, model_fields = _move_money_sql(fields)
         params: list[Any] = [amount, now, wallet.pk]
         if bet is not None and model_fields:
-            params += [
-                f.get_db_prep_save(f.pre_save(bet, add=False), connection) for f in model_fields
-            ]
+            params += db_values(bet, model_fields, add=False)
             params.append(bet.pk)
         params += [
             bet.pk if bet is not None else None,
@@ -560,8 +572,7 @@ def _bet_update(fields: tuple[str, ...]) -> tuple[str, tuple[Field[Any, Any], ..
 def save_bet(bet: Bet, *fields: str) -> None:
     """Write these fields (and ``updated_at``) of a locked bet: one UPDATE, no ORM compiling."""
     sql, model_fields = _bet_update((*fields, "updated_at"))
-    values = [f.get_db_prep_save(f.pre_save(bet, add=False), connection) for f in model_fields]
-    hot_sql.execute(sql, [*values, bet.pk])
+    hot_sql.execute(sql, [*db_values(bet, model_fields, add=False), bet.pk])
 
 
 def flag(bet: Bet, reason: str) -> None:
