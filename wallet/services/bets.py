@@ -329,6 +329,13 @@ def bet_settle(
         # A credit needs no balance check: its own UPDATE takes the wallet lock (after the bets).
         wallet = Wallet(pk=first.wallet_id, currency=first.currency)
         now = timezone.now()
+        first.win += amount
+        for bet in bets.values():
+            bet.state = BetState.SETTLED
+            bet.settled_at = now
+            bet.more_settles_expected = not round_closed
+        settled = ("state", "settled_at", "more_settles_expected", "win")
+        # The first bet's UPDATE rides in the credit's statement; any other bet has its own.
         move_money(
             wallet,
             amount,
@@ -336,13 +343,11 @@ def bet_settle(
             bet=first,
             provider=provider,
             provider_tx_id=tx_id,
+            bet_fields=settled,
         )
-        first.win += amount
         for bet in bets.values():
-            bet.state = BetState.SETTLED
-            bet.settled_at = now
-            bet.more_settles_expected = not round_closed
-            save_bet(bet, "state", "settled_at", "more_settles_expected", "win")
+            if bet is not first:
+                save_bet(bet, *settled)
         return WalletResult(Outcome.OK, wallet.balance, wallet.currency, first)
 
 
