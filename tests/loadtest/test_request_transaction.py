@@ -208,16 +208,55 @@ def _sent_messages(trace: str) -> list[str]:
 def test_a_cancel_is_two_round_trips_on_a_warm_connection(tmp_path: Any) -> None:
     """BEGIN rides with the refund, COMMIT with the journal row (backoffice/hot_sql.py)."""
     post(cancel(transfer="warm-up", ref="nothing"))  # prepares the statements on this connection
-    pgconn = connection.connection.pgconn
-    with open(tmp_path / "trace", "w") as trace:
-        pgconn.trace(trace.fileno())
-        try:
-            answer = post(cancel())
-        finally:
-            pgconn.untrace()
+    answer, sent = _traced(cancel(), tmp_path)
     assert answer["status"] == "0000" and balance("alice") == D("100")
-    sent = _sent_messages((tmp_path / "trace").read_text())
     assert len(sent) == 2, sent
     assert sent[0].startswith('"BEGIN; EXECUTE hot_')
     assert sent[1].startswith('"EXECUTE hot_')
     assert JournalEntry.objects.latest("id").outcome == "cancelled"
+
+
+def _traced(payload: dict[str, Any], tmp_path: Any) -> tuple[dict[str, Any], list[str]]:
+    """Post on a warm connection with libpq's protocol trace on: the answer and what was sent."""
+    pgconn = connection.connection.pgconn
+    with open(tmp_path / "trace", "w") as trace:
+        pgconn.trace(trace.fileno())
+        try:
+            answer = post(payload)
+        finally:
+            pgconn.untrace()
+    return answer, _sent_messages((tmp_path / "trace").read_text())
+
+
+def jdb_money(action: int, transfer: str, amount: str, **more: Any) -> dict[str, Any]:
+    common = {"ts": 1_700_000_000_000, "uid": "alice", "currency": "USD", "gType": 0}
+    return {
+        "action": action,
+        "transferId": transfer,
+        "amount": D(amount),
+        "mType": 7001,
+        **common,
+        **more,
+    }
+
+
+@pytest.mark.skipif(not ON_POSTGRES, reason="traces PostgreSQL protocol messages")
+def test_a_bet_is_four_round_trips_and_its_settle_five(tmp_path: Any) -> None:
+    """A bet: its wallet, BEGIN with the bet's INSERT, the debit with its funds check, the
+    journal row with COMMIT. A settle: the player, BEGIN with the bet's lock, the settle id's
+    earlier win, the credit with the bet's UPDATE, the journal row with COMMIT."""
+    make_player("alice", "USD", "100")
+    post(jdb_money(9, "warm", "1", gameRoundSeqNo=1))  # prepares the statements
+    post(jdb_money(10, "warm-s", "0", refTransferIds=["warm"], roundClosed=True))
+
+    answer, sent = _traced(jdb_money(9, "b2", "10", gameRoundSeqNo=2), tmp_path)
+    assert answer["status"] == "0000" and balance("alice") == D("89")
+    assert len(sent) == 4, sent
+    answer, sent = _traced(
+        jdb_money(10, "b2-s", "25", refTransferIds=["b2"], roundClosed=True), tmp_path
+    )
+    assert answer["status"] == "0000" and balance("alice") == D("114")
+    assert len(sent) == 5, sent
+    assert sent[-1].startswith('"EXECUTE hot_')
+    assert ledger_kinds("b2", "jdb") == [("stake", D("-10")), ("win", D("25"))]
+    assert bet("b2", "jdb").state == BetState.SETTLED

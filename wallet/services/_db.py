@@ -27,7 +27,7 @@ from django.db.models.signals import post_init, pre_init
 from django.utils import timezone
 
 from backoffice import hot_sql
-from wallet.models import Bet, LedgerEntry, Player, Wallet
+from wallet.models import Bet, LedgerEntry, LedgerKind, Player, Wallet
 from wallet.services.outcomes import Outcome, WalletResult
 
 P = ParamSpec("P")
@@ -468,7 +468,7 @@ def _lock_wallet_sql(vendor: str) -> str:
 # INSERT (with that balance) and, when asked, the bet's UPDATE, in one statement: one round trip.
 _MOVE_MONEY_SQL = """
 WITH moved AS (
-    UPDATE wallet_wallet SET balance = balance + %s, updated_at = %s WHERE id = %s
+    UPDATE wallet_wallet SET balance = balance + %s, updated_at = %s WHERE id = %s{funds_check}
     RETURNING id, balance
 ){bet_update}
 INSERT INTO wallet_ledgerentry (
@@ -482,11 +482,19 @@ RETURNING balance_after
 
 
 @functools.cache
-def _move_money_sql(bet_fields: tuple[str, ...]) -> tuple[str, tuple[Field[Any, Any], ...]]:
+def _move_money_sql(
+    bet_fields: tuple[str, ...], funds_check: bool = False
+) -> tuple[str, tuple[Field[Any, Any], ...]]:
+    # A funds check never comes with a bet update: a data-modifying WITH step runs whether or
+    # not the wallet's UPDATE found its row, so the bet would be written even when short.
+    assert not (funds_check and bet_fields)
+    check = " AND balance >= %s" if funds_check else ""
     if not bet_fields:
-        return _MOVE_MONEY_SQL.format(bet_update=""), ()
+        return _MOVE_MONEY_SQL.format(funds_check=check, bet_update=""), ()
     update, model_fields = _bet_update(bet_fields)
-    return _MOVE_MONEY_SQL.format(bet_update=f", saved AS ({update})"), model_fields
+    return _MOVE_MONEY_SQL.format(funds_check=check, bet_update=f", saved AS ({update})"), (
+        model_fields
+    )
 
 
 def move_money(
@@ -504,36 +512,21 @@ def move_money(
     """Apply a signed amount to a wallet and append its ledger row; returns the new balance.
 
     The UPDATE locks the wallet row if the caller has not (a refund or a win needs no balance
-    check first). A debit's caller has locked the wallet and checked that the balance stays
-    non-negative; the constraint ``wallet_balance_never_negative`` is the backstop.
-    ``bet_fields``: also write these fields of ``bet`` (and ``updated_at``), in the same
-    statement on PostgreSQL, as ``save_bet`` would.
+    check first). A bet's debit checks the funds in its own UPDATE (``debit_if_funded``); other
+    debits lock the wallet and check first. The constraint ``wallet_balance_never_negative`` is
+    the backstop. ``bet_fields``: also write these fields of ``bet`` (and ``updated_at``), in the
+    same statement on PostgreSQL, as ``save_bet`` would.
     """
-    now = timezone.now()
     if connection.vendor == "postgresql":
-        fields = (*bet_fields, "updated_at") if bet_fields else ()
-        sql, model_fields = _move_money_sql(fields)
-        params: list[Any] = [amount, now, wallet.pk]
-        if bet is not None and model_fields:
-            params += db_values(bet, model_fields, add=False)
-            params.append(bet.pk)
-        params += [
-            bet.pk if bet is not None else None,
-            kind,
-            amount,
-            provider,
-            provider_tx_id,
-            staff_user_id,
-            reason[:500],
-            now,
-        ]
-        row = hot_sql.fetch_one(sql, params)
-        if row is None:
+        balance = _move_money_postgres(
+            wallet, amount, kind, bet, provider, provider_tx_id, staff_user_id, reason, bet_fields
+        )
+        if balance is None:
             raise Wallet.DoesNotExist(f"wallet {wallet.pk} does not exist")
-        wallet.balance = row[0]
-        return wallet.balance
+        return balance
     # SQLite: its transactions are serialised whole (IMMEDIATE), so reading the balance and
     # writing it back is safe; the sum is made in Decimal, never in SQLite's floating point.
+    now = timezone.now()
     current = Wallet.objects.values_list("balance", flat=True).get(pk=wallet.pk)
     wallet.balance = current + amount
     Wallet.objects.filter(pk=wallet.pk).update(balance=wallet.balance, updated_at=now)
@@ -550,6 +543,82 @@ def move_money(
     )
     if bet is not None and bet_fields:
         save_bet(bet, *bet_fields)
+    return wallet.balance
+
+
+def debit_if_funded(
+    wallet: Wallet,
+    stake: Decimal,
+    *,
+    minimum: Decimal,
+    bet: Bet,
+    provider: str,
+    provider_tx_id: str,
+) -> Decimal | None:
+    """Take ``stake`` and write its ledger row if the wallet holds at least ``minimum``: the new
+    balance, or None (nothing written) when it does not.
+
+    On PostgreSQL this is the wallet move itself with the check in its ``UPDATE``: the check is
+    made on the locked row, and made again on the row as a concurrent transaction left it when
+    the ``UPDATE`` had to wait for it, so two bets racing for the last funds cannot both pass.
+    It saves a bet the round trip that locked and read the wallet first.
+    """
+    if connection.vendor == "postgresql":
+        return _move_money_postgres(
+            wallet, -stake, LedgerKind.STAKE, bet, provider, provider_tx_id, minimum=minimum
+        )
+    locked = lock_wallet(wallet.pk)  # SQLite: transactions are serialised whole
+    if locked.balance < minimum:
+        return None
+    wallet.balance = locked.balance
+    return move_money(
+        wallet,
+        -stake,
+        kind=LedgerKind.STAKE,
+        bet=bet,
+        provider=provider,
+        provider_tx_id=provider_tx_id,
+    )
+
+
+def _move_money_postgres(
+    wallet: Wallet,
+    amount: Decimal,
+    kind: str,
+    bet: Bet | None,
+    provider: str,
+    provider_tx_id: str,
+    staff_user_id: int | None = None,
+    reason: str = "",
+    bet_fields: tuple[str, ...] = (),
+    *,
+    minimum: Decimal | None = None,
+) -> Decimal | None:
+    """``move_money`` in one statement; None when no wallet row matched (or it held less than
+    ``minimum``): nothing was written then."""
+    now = timezone.now()
+    fields = (*bet_fields, "updated_at") if bet_fields else ()
+    sql, model_fields = _move_money_sql(fields, minimum is not None)
+    params: list[Any] = [amount, now, wallet.pk]
+    if minimum is not None:
+        params.append(minimum)
+    if bet is not None and model_fields:
+        params += db_values(bet, model_fields, add=False)
+        params.append(bet.pk)
+    params += [
+        bet.pk if bet is not None else None,
+        kind,
+        amount,
+        provider,
+        provider_tx_id,
+        staff_user_id,
+        reason[:500],
+        now,
+    ]
+    row = hot_sql.fetch_one(sql, params)
+    if row is None:
+        return None
+    wallet.balance = row[0]
     return wallet.balance
 
 

@@ -19,6 +19,7 @@ from backoffice import hot_sql
 from wallet.models import Bet, BetKind, BetState, LedgerEntry, LedgerKind, Player, Wallet
 from wallet.services._db import (
     busy_on_lock_timeout,
+    debit_if_funded,
     field_value,
     flag,
     insert_bet_if_absent,
@@ -189,32 +190,35 @@ def _open(
             if not insert_bet_if_absent(template):
                 existing = Bet.objects.select_for_update().get(provider=provider, bet_key=bet_key)
                 return _repeat_of_open(existing, template)
-            locked = lock_wallet(wallet.pk)
-            refusal = _refusal(wallet.player, locked.balance, stake, required_balance)
+            refusal = _refusal(wallet.player)
+            if refusal is None:
+                minimum = stake if required_balance is None else max(stake, required_balance)
+                taken = debit_if_funded(
+                    wallet,
+                    stake,
+                    minimum=minimum,
+                    bet=template,
+                    provider=provider,
+                    provider_tx_id=tx_id,
+                )
+                if taken is None:
+                    refusal = Outcome.INSUFFICIENT_FUNDS
             if refusal is not None:
                 template.state = BetState.REFUSED
                 template.settled_at = None
                 template.open_outcome = refusal
                 save_bet(template, "state", "settled_at", "open_outcome")
-                return WalletResult(refusal, locked.balance, currency, template)
-            move_money(
-                locked,
-                -stake,
-                kind=LedgerKind.STAKE,
-                bet=template,
-                provider=provider,
-                provider_tx_id=tx_id,
-            )
+                return WalletResult(refusal, _current_balance(wallet.pk), currency, template)
             if win is not None:
                 move_money(
-                    locked,
+                    wallet,
                     win,
                     kind=LedgerKind.WIN,
                     bet=template,
                     provider=provider,
                     provider_tx_id=tx_id,
                 )
-            return WalletResult(Outcome.OK, locked.balance, currency, template)
+            return WalletResult(Outcome.OK, wallet.balance, currency, template)
     except IntegrityError:
         # The transaction id already moved money for another bet: an id reused with other
         # content. Everything above rolled back; nothing moved.
@@ -226,13 +230,10 @@ def _open(
         )
 
 
-def _refusal(
-    player: Player, balance: Decimal, stake: Decimal, required_balance: Decimal | None
-) -> Outcome | None:
+def _refusal(player: Player) -> Outcome | None:
+    """Why this player may not bet at all (the funds are checked with the debit itself)."""
     if player.status == Player.Status.BLOCKED:
         return Outcome.PLAYER_BLOCKED
-    if balance < stake or (required_balance is not None and balance < required_balance):
-        return Outcome.INSUFFICIENT_FUNDS
     return None
 
 
