@@ -14,6 +14,7 @@ from tests.helpers import make_player
 from wallet.models import Bet, LedgerEntry, Player
 from wallet.services import bet_open
 from wallet.services._db import field_value, model_from_row, select_list, with_player_from_row
+from wallet.services.outcomes import Outcome
 
 pytestmark = pytest.mark.django_db
 
@@ -22,17 +23,22 @@ def field_values(instance: Model) -> dict[str, Any]:
     return {f.attname: getattr(instance, f.attname) for f in type(instance)._meta.concrete_fields}
 
 
-def stored_bet() -> Bet:
+def alices_bet(key: str, stake: str) -> None:
     make_player("alice", "USD", "100")
-    bet_open(
+    result = bet_open(
         provider="buffalo",
-        bet_key="row-1",
-        tx_id="tx-row-1",
+        bet_key=key,
+        tx_id=f"tx-{key}",
         account_id="alice",
         currency="USD",
-        amount=Decimal("12.50"),
+        amount=Decimal(stake),
         round_id="r1",
     )
+    assert result.outcome == Outcome.OK, result
+
+
+def stored_bet() -> Bet:
+    alices_bet("row-1", "12.50")
     bet = Bet.objects.get(bet_key="row-1")
     bet.details = {"note": "x'y", "amounts": ["1.50"]}  # a JSON value the row must convert
     bet.save(update_fields=["details"])
@@ -89,16 +95,7 @@ def test_instances_still_go_through_init_for_whoever_listens_to_post_init() -> N
 
 def test_one_column_read_by_hand_converts_as_the_orm_does() -> None:
     """SQLite hands a decimal back as a float (0.1 is not 0.1 there): the ORM converts it."""
-    make_player("alice", "USD", "100")
-    bet_open(
-        provider="buffalo",
-        bet_key="row-2",
-        tx_id="tx-row-2",
-        account_id="alice",
-        currency="USD",
-        amount=Decimal("0.1"),
-        round_id="r2",
-    )
+    alices_bet("row-2", "0.1")
     with connection.cursor() as cursor:
         cursor.execute("SELECT amount FROM wallet_ledgerentry WHERE provider_tx_id = 'tx-row-2'")
         (raw,) = cursor.fetchone()

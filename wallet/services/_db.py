@@ -156,21 +156,25 @@ def lock_bets(provider: str, bet_keys: Iterable[str]) -> dict[str, Bet]:
     """
     locked: dict[str, Bet] = {}
     for key in sorted(set(bet_keys)):
-        row = hot_sql.fetch_one(_lock_bet_sql(connection.vendor), [provider, key])
+        row = hot_sql.fetch_one(
+            _lock_row_sql(Bet, connection.vendor, "provider", "bet_key"), [provider, key]
+        )
         if row is not None:
             locked[key] = model_from_row(Bet, row)
     return locked
 
 
 @functools.cache
-def _lock_bet_sql(vendor: str) -> str:
-    """The SELECT … FOR UPDATE of one bet by its unique key (built once from the model)."""
+def _lock_row_sql(model: type[Model], vendor: str, *equal_to_parameters: str) -> str:
+    """The SELECT … FOR UPDATE of one row of ``model`` (alias ``x``) where each named column
+    equals a parameter, built once from the model (the ORM would compile it on every call)."""
     quote = connection.ops.quote_name
     lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    conditions = " AND ".join(f"x.{quote(column)} = %s" for column in equal_to_parameters)
     # Only model metadata (quoted column names) is interpolated; values are parameters.
     return (
-        f"SELECT {select_list(Bet, 'b')} FROM {quote(Bet._meta.db_table)} b "  # noqa: S608
-        f"WHERE b.{quote('provider')} = %s AND b.{quote('bet_key')} = %s{lock}"
+        f"SELECT {select_list(model, 'x')} FROM {quote(model._meta.db_table)} x "  # noqa: S608
+        f"WHERE {conditions}{lock}"
     )
 
 
@@ -449,21 +453,10 @@ def lock_wallet(wallet_id: int) -> Wallet:
     movements, reversals; on SQLite a bet's funds check too). The statement is built once from
     the model: the ORM's ``select_for_update().get`` compiled it anew on every call, a third of a
     JDB bet's Python when bets still came through here."""
-    row = hot_sql.fetch_one(_lock_wallet_sql(connection.vendor), [wallet_id])
+    row = hot_sql.fetch_one(_lock_row_sql(Wallet, connection.vendor, "id"), [wallet_id])
     if row is None:
         raise Wallet.DoesNotExist(f"no wallet with id {wallet_id}")
     return model_from_row(Wallet, row)
-
-
-@functools.cache
-def _lock_wallet_sql(vendor: str) -> str:
-    quote = connection.ops.quote_name
-    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
-    # Only model metadata (quoted column names) is interpolated; the id is a parameter.
-    return (
-        f"SELECT {select_list(Wallet, 'w')} FROM {quote(Wallet._meta.db_table)} w "  # noqa: S608
-        f"WHERE w.{quote('id')} = %s{lock}"
-    )
 
 
 # PostgreSQL: the wallet UPDATE (which takes the row lock and computes the balance), the ledger
