@@ -220,10 +220,7 @@ def model_from_row(model: type[M], row: Sequence[Any], start: int = 0) -> M:
     layout = _row_layout(model, wrapper.vendor)
     values = list(row[start : start + len(layout.attnames)])
     for index, column, converters in layout.converted:
-        value = values[index]
-        for convert in converters:
-            value = convert(value, column, wrapper)
-        values[index] = value
+        values[index] = _converted(values[index], column, converters, wrapper)
     if pre_init.receivers or post_init.receivers:  # someone watches instances being made
         return model.from_db(wrapper.alias, layout.attnames, values)
     return _loaded(model, layout.attnames, values, wrapper.alias)
@@ -253,8 +250,13 @@ def field_value(model: type[Model], name: str, value: Any) -> Any:
     index = next(i for i, f in enumerate(model._meta.concrete_fields) if f.name == name)
     for converted_index, column, converters in layout.converted:
         if converted_index == index:
-            for convert in converters:
-                value = convert(value, column, wrapper)
+            return _converted(value, column, converters, wrapper)
+    return value
+
+
+def _converted(value: Any, column: Any, converters: tuple[Any, ...], wrapper: Any) -> Any:
+    for convert in converters:
+        value = convert(value, column, wrapper)
     return value
 
 
@@ -514,7 +516,15 @@ def move_money(
     """
     if connection.vendor == "postgresql":
         balance = _move_money_postgres(
-            wallet, amount, kind, bet, provider, provider_tx_id, staff_user_id, reason, bet_fields
+            wallet,
+            amount,
+            kind=kind,
+            bet=bet,
+            provider=provider,
+            provider_tx_id=provider_tx_id,
+            staff_user_id=staff_user_id,
+            reason=reason,
+            bet_fields=bet_fields,
         )
         if balance is None:
             raise Wallet.DoesNotExist(f"wallet {wallet.pk} does not exist")
@@ -560,12 +570,17 @@ def debit_if_funded(
     """
     if connection.vendor == "postgresql":
         return _move_money_postgres(
-            wallet, -stake, LedgerKind.STAKE, bet, provider, provider_tx_id, minimum=minimum
+            wallet,
+            -stake,
+            kind=LedgerKind.STAKE,
+            bet=bet,
+            provider=provider,
+            provider_tx_id=provider_tx_id,
+            minimum=minimum,
         )
-    locked = lock_wallet(wallet.pk)  # SQLite: transactions are serialised whole
-    if locked.balance < minimum:
+    # SQLite: transactions are serialised whole, so a check before the move holds.
+    if lock_wallet(wallet.pk).balance < minimum:
         return None
-    wallet.balance = locked.balance
     return move_money(
         wallet,
         -stake,
@@ -579,6 +594,7 @@ def debit_if_funded(
 def _move_money_postgres(
     wallet: Wallet,
     amount: Decimal,
+    *,
     kind: str,
     bet: Bet | None,
     provider: str,
@@ -586,7 +602,6 @@ def _move_money_postgres(
     staff_user_id: int | None = None,
     reason: str = "",
     bet_fields: tuple[str, ...] = (),
-    *,
     minimum: Decimal | None = None,
 ) -> Decimal | None:
     """``move_money`` in one statement; None when no wallet row matched (or it held less than
