@@ -183,6 +183,10 @@ def test_one_settle_for_several_bets_credits_once() -> None:
     assert result.outcome == Outcome.OK
     assert balance() == D("120")
     assert bet("b1", "buffalo").state == bet("b2", "buffalo").state == BetState.SETTLED
+    # The win is written once, on the first bet, with the credit; the other bet keeps none.
+    assert (bet("b1", "buffalo").win, bet("b2", "buffalo").win) == (D("50"), D("0"))
+    assert ledger_kinds("b1", "buffalo") == [("stake", D("-10")), ("win", D("50"))]
+    assert ledger_kinds("b2", "buffalo") == [("stake", D("-20"))]
 
 
 def test_settle_of_a_cancelled_bet_is_refused_and_flagged() -> None:
@@ -208,6 +212,17 @@ def test_bet_and_settle_refused_when_short_even_if_it_would_win() -> None:
     result = b_and_s("r1", "150", "1000")
     assert result.outcome == Outcome.INSUFFICIENT_FUNDS
     assert balance() == D("100")
+
+
+def test_a_bet_of_the_whole_balance_or_exactly_the_required_balance_is_taken() -> None:
+    """The funds check is "at least", on the stake and on JDB's required balance alike."""
+    assert b_and_s("r1", "40", "0", required_balance=D("100")).outcome == Outcome.OK
+    assert balance() == D("60")
+    whole = open_bet("b1", "60")
+    assert whole.outcome == Outcome.OK and whole.balance == D("0") and balance() == D("0")
+    short = open_bet("b2", "0.01")
+    assert short.outcome == Outcome.INSUFFICIENT_FUNDS and short.balance == D("0")
+    assert balance() == D("0") and ledger_kinds("b2", "buffalo") == []
 
 
 def test_bet_and_settle_honours_a_required_balance() -> None:
