@@ -23,7 +23,9 @@ class JournalEntry(models.Model):
     provider = models.CharField(max_length=16)
     action = models.CharField(max_length=64, blank=True, default="")
     path = models.CharField(max_length=255, blank=True, default="")
-    request_id = models.CharField("request id", max_length=64, db_index=True)
+    # Indexed in Meta (journal_request): db_index=True would add a second, LIKE-pattern index
+    # on PostgreSQL that no query uses (support searches a request id exactly).
+    request_id = models.CharField("request id", max_length=64)
     client_ip = models.GenericIPAddressField("client IP", null=True, blank=True)
     headers = models.JSONField(default=dict, blank=True)
     payload = models.JSONField(
@@ -49,6 +51,7 @@ class JournalEntry(models.Model):
             models.Index(fields=["created_at"], name="journal_time"),
             models.Index(fields=["provider", "bet_key"], name="journal_bet"),
             models.Index(fields=["account_id", "created_at"], name="journal_player"),
+            models.Index(fields=["request_id"], name="journal_request"),
             models.Index(
                 fields=["provider", "created_at"],
                 condition=Q(outcome="auth_failed"),

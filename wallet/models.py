@@ -92,7 +92,12 @@ class Bet(models.Model):
     game_code = models.CharField(max_length=64, blank=True, default="")
     kind = models.CharField(max_length=16, choices=BetKind.choices, default=BetKind.DEBIT)
     player = models.ForeignKey(
-        Player, on_delete=models.PROTECT, null=True, blank=True, related_name="bets"
+        Player,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="bets",
+        db_index=False,  # bet_player_recent (player, created_at) serves lookups by player
     )
     wallet = models.ForeignKey(
         Wallet, on_delete=models.PROTECT, null=True, blank=True, related_name="bets"
@@ -180,7 +185,12 @@ class LedgerEntry(models.Model):
     PostgreSQL also refuses UPDATE and DELETE with a trigger (migration 0002).
     """
 
-    wallet = models.ForeignKey(Wallet, on_delete=models.PROTECT, related_name="entries")
+    wallet = models.ForeignKey(
+        Wallet,
+        on_delete=models.PROTECT,
+        related_name="entries",
+        db_index=False,  # ledger_wallet_order (wallet, id) serves lookups by wallet
+    )
     bet = models.ForeignKey(
         Bet, on_delete=models.PROTECT, null=True, blank=True, related_name="entries"
     )
