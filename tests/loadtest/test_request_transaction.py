@@ -241,9 +241,9 @@ def jdb_money(action: int, transfer: str, amount: str, **more: Any) -> dict[str,
 
 
 @pytest.mark.skipif(not ON_POSTGRES, reason="traces PostgreSQL protocol messages")
-def test_a_bet_is_four_round_trips_and_its_settle_five(tmp_path: Any) -> None:
-    """A bet: its wallet, BEGIN with the bet's INSERT, the debit with its funds check, the
-    journal row with COMMIT. A settle: the player, BEGIN with the bet's lock, the settle id's
+def test_a_bet_is_three_round_trips_and_its_settle_five(tmp_path: Any) -> None:
+    """A bet: its wallet, BEGIN with the bet's INSERT and the debit with its funds check (one
+    statement), the journal row with COMMIT. A settle: the player, BEGIN with the bet's lock, the settle id's
     earlier win, the credit with the bet's UPDATE, the journal row with COMMIT."""
     make_player("alice", "USD", "100")
     post(jdb_money(9, "warm", "1", gameRoundSeqNo=1))  # prepares the statements
@@ -251,7 +251,7 @@ def test_a_bet_is_four_round_trips_and_its_settle_five(tmp_path: Any) -> None:
 
     answer, sent = _traced(jdb_money(9, "b2", "10", gameRoundSeqNo=2), tmp_path)
     assert answer["status"] == "0000" and balance("alice") == D("89")
-    assert len(sent) == 4, sent
+    assert len(sent) == 3, sent
     answer, sent = _traced(
         jdb_money(10, "b2-s", "25", refTransferIds=["b2"], roundClosed=True), tmp_path
     )

@@ -410,10 +410,15 @@ def insert_bet_if_absent(bet: Bet) -> bool:
     row = hot_sql.fetch_one(sql, db_values(bet, fields, add=True))
     if row is None:
         return False
-    bet.pk = row[0]
-    bet._state.adding = False
-    bet._state.db = "default"
+    _inserted(bet, row[0])
     return True
+
+
+def _inserted(bet: Bet, pk: int) -> None:
+    """Mark the instance as the row just inserted with this id, as ``save()`` would."""
+    bet.pk = pk
+    bet._state.adding = False
+    bet._state.db = DEFAULT_DB_ALIAS
 
 
 @functools.cache
@@ -429,6 +434,78 @@ def _insert_bet_sql(vendor: str) -> tuple[str, tuple[Field[Any, Any], ...]]:
     sql += (
         f"ON CONFLICT ({quote('provider')}, {quote('bet_key')}) DO NOTHING RETURNING {quote('id')}"
     )
+    return sql, fields
+
+
+def insert_bet_and_debit(
+    bet: Bet, wallet: Wallet, stake: Decimal, *, minimum: Decimal
+) -> tuple[bool, Decimal | None]:
+    """Open a bet: INSERT it unless its key exists and, if this call inserted it, take its
+    stake when the wallet holds at least ``minimum``. Returns (inserted, the new balance or None
+    when nothing was taken: the key existed, or the funds fell short).
+
+    On PostgreSQL the INSERT, the wallet's UPDATE (with the funds check, as in
+    ``debit_if_funded``) and the stake's ledger row are one statement, run in that order (each
+    step reads what the one before returned), so the bet row is locked before the wallet as
+    everywhere else. That saves a bet a round trip.
+    """
+    if connection.vendor != "postgresql":
+        if not insert_bet_if_absent(bet):
+            return False, None
+        taken = debit_if_funded(
+            wallet,
+            stake,
+            minimum=minimum,
+            bet=bet,
+            provider=bet.provider,
+            provider_tx_id=bet.open_tx_id,
+        )
+        return True, taken
+    sql, fields = _insert_bet_and_debit_sql()
+    now = timezone.now()
+    row = hot_sql.fetch_one(
+        sql,
+        [
+            *db_values(bet, fields, add=True),
+            -stake,
+            now,
+            wallet.pk,
+            minimum,
+            LedgerKind.STAKE,
+            -stake,
+            bet.provider,
+            bet.open_tx_id,
+            now,
+        ],
+    )
+    if row is None:
+        return False, None
+    _inserted(bet, row[0])
+    if row[1] is not None:
+        wallet.balance = row[1]
+    return True, row[1]
+
+
+@functools.cache
+def _insert_bet_and_debit_sql() -> tuple[str, tuple[Field[Any, Any], ...]]:
+    insert, fields = _insert_bet_sql("postgresql")
+    # Only model metadata and fixed text are interpolated; values are parameters.
+    sql = f"""
+WITH opened AS ({insert}),
+moved AS (
+    UPDATE wallet_wallet SET balance = balance + %s, updated_at = %s
+    WHERE id = %s AND balance >= %s AND EXISTS (SELECT FROM opened)
+    RETURNING id, balance
+),
+staked AS (
+    INSERT INTO {_LEDGER_COLUMNS}
+    SELECT moved.id, opened.id, %s::text, %s::numeric, moved.balance, %s::text, %s::text, NULL,
+           '', %s::timestamptz
+    FROM moved, opened
+    RETURNING balance_after
+)
+SELECT opened.id, (SELECT balance_after FROM staked) FROM opened
+"""  # noqa: S608
     return sql, fields
 
 
@@ -461,21 +538,23 @@ def lock_wallet(wallet_id: int) -> Wallet:
     return model_from_row(Wallet, row)
 
 
+_LEDGER_COLUMNS = """wallet_ledgerentry (
+    wallet_id, bet_id, kind, amount, balance_after, provider, provider_tx_id, staff_user_id,
+    reason, created_at)"""
+
 # PostgreSQL: the wallet UPDATE (which takes the row lock and computes the balance), the ledger
 # INSERT (with that balance) and, when asked, the bet's UPDATE, in one statement: one round trip.
-_MOVE_MONEY_SQL = """
+_MOVE_MONEY_SQL = f"""
 WITH moved AS (
-    UPDATE wallet_wallet SET balance = balance + %s, updated_at = %s WHERE id = %s{funds_check}
+    UPDATE wallet_wallet SET balance = balance + %s, updated_at = %s WHERE id = %s{{funds_check}}
     RETURNING id, balance
-){bet_update}
-INSERT INTO wallet_ledgerentry (
-    wallet_id, bet_id, kind, amount, balance_after, provider, provider_tx_id, staff_user_id,
-    reason, created_at)
+){{bet_update}}
+INSERT INTO {_LEDGER_COLUMNS}
 SELECT id, %s::bigint, %s::text, %s::numeric, balance, %s::text, %s::text, %s::integer,
        %s::text, %s::timestamptz
 FROM moved
 RETURNING balance_after
-"""
+"""  # noqa: S608 (fixed text only: the ledger's column list)
 
 
 @functools.cache

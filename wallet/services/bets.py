@@ -19,9 +19,9 @@ from backoffice import hot_sql
 from wallet.models import Bet, BetKind, BetState, LedgerEntry, LedgerKind, Player, Wallet
 from wallet.services._db import (
     busy_on_lock_timeout,
-    debit_if_funded,
     field_value,
     flag,
+    insert_bet_and_debit,
     insert_bet_if_absent,
     lock_bet_with_owner,
     lock_bets,
@@ -187,22 +187,17 @@ def _open(
     )
     try:
         with money_transaction():
-            if not insert_bet_if_absent(template):
-                existing = Bet.objects.select_for_update().get(provider=provider, bet_key=bet_key)
-                return _repeat_of_open(existing, template)
             refusal = _refusal(wallet.player)
             if refusal is None:
                 minimum = stake if required_balance is None else max(stake, required_balance)
-                taken = debit_if_funded(
-                    wallet,
-                    stake,
-                    minimum=minimum,
-                    bet=template,
-                    provider=provider,
-                    provider_tx_id=tx_id,
-                )
-                if taken is None:
+                inserted, taken = insert_bet_and_debit(template, wallet, stake, minimum=minimum)
+                if inserted and taken is None:
                     refusal = Outcome.INSUFFICIENT_FUNDS
+            else:
+                inserted = insert_bet_if_absent(template)
+            if not inserted:
+                existing = Bet.objects.select_for_update().get(provider=provider, bet_key=bet_key)
+                return _repeat_of_open(existing, template)
             if refusal is not None:
                 template.state = BetState.REFUSED
                 template.settled_at = None
