@@ -241,10 +241,11 @@ def jdb_money(action: int, transfer: str, amount: str, **more: Any) -> dict[str,
 
 
 @pytest.mark.skipif(not ON_POSTGRES, reason="traces PostgreSQL protocol messages")
-def test_a_bet_is_three_round_trips_and_its_settle_five(tmp_path: Any) -> None:
+def test_a_bet_is_three_round_trips_and_its_settle_four(tmp_path: Any) -> None:
     """A bet: its wallet, BEGIN with the bet's INSERT and the debit with its funds check (one
-    statement), the journal row with COMMIT. A settle: the player, BEGIN with the bet's lock, the settle id's
-    earlier win, the credit with the bet's UPDATE, the journal row with COMMIT."""
+    statement), the journal row with COMMIT. A settle: BEGIN with the bet's lock (which reads
+    its owner's account id: no player lookup), the settle id's earlier win, the credit with the
+    bet's UPDATE, the journal row with COMMIT."""
     make_player("alice", "USD", "100")
     post(jdb_money(9, "warm", "1", gameRoundSeqNo=1))  # prepares the statements
     post(jdb_money(10, "warm-s", "0", refTransferIds=["warm"], roundClosed=True))
@@ -256,7 +257,8 @@ def test_a_bet_is_three_round_trips_and_its_settle_five(tmp_path: Any) -> None:
         jdb_money(10, "b2-s", "25", refTransferIds=["b2"], roundClosed=True), tmp_path
     )
     assert answer["status"] == "0000" and balance("alice") == D("114")
-    assert len(sent) == 5, sent
+    assert len(sent) == 4, sent
+    assert sent[0].startswith('"BEGIN; EXECUTE hot_')
     assert sent[-1].startswith('"EXECUTE hot_')
     assert ledger_kinds("b2", "jdb") == [("stake", D("-10")), ("win", D("25"))]
     assert bet("b2", "jdb").state == BetState.SETTLED

@@ -310,11 +310,10 @@ def bet_settle(
     Several bets settled together get one credit, written on the first of them. With
     ``round_closed`` false the provider announced more settles for the same bets.
     """
-    player_id = _player_id(account_id)
-    if isinstance(player_id, WalletResult):
-        return player_id
     with money_transaction():
-        bets = lock_bets(provider, bet_keys)
+        bets, player_id = _lock_with_requester(provider, bet_keys, account_id)
+        if isinstance(player_id, WalletResult):
+            return player_id  # unknown player: nothing was written
         if not bets:
             balance, cur = _balance_of_player(player_id, currency)
             return WalletResult(Outcome.BET_NOT_FOUND, balance, cur, message="unknown bet")
@@ -462,16 +461,7 @@ def bet_cancel(
             if refunded is not None:
                 cancelled, new_balance = refunded
                 return WalletResult(Outcome.CANCELLED, new_balance, cancelled.currency, cancelled)
-        bets: dict[str, Bet] = {}
-        if len(keys) == 1:
-            # The common case: lock the bet and learn its owner in one statement, so a cancel
-            # naming the bet's own player needs no separate player lookup.
-            found = lock_bet_with_owner(provider, keys[0])
-            if found is not None:
-                bets[keys[0]] = found[0]
-            player_id = _requester_id(account_id, found)
-        else:
-            player_id = _player_id(account_id)
+        bets, player_id = _lock_with_requester(provider, keys, account_id)
         if isinstance(player_id, WalletResult):
             return player_id  # unknown player: nothing was written
         created: set[str] = set()
@@ -515,13 +505,23 @@ def bet_cancel(
         return WalletResult(outcome, balance, cur, main)
 
 
-def _requester_id(
-    account_id: str | None, found: tuple[Bet, str | None] | None
-) -> int | WalletResult | None:
-    """The requesting player's id, read from the locked bet when it is theirs."""
+def _lock_with_requester(
+    provider: str, bet_keys: Sequence[str], account_id: str | None
+) -> tuple[dict[str, Bet], int | WalletResult | None]:
+    """Lock the bets with these keys (those that exist), and the requesting player's id (a
+    refusal when no player has that account id, None when the request names none).
+
+    The common case, one bet of the requester's own, is one statement: the bet is locked
+    together with its owner's account id, so no separate player lookup is needed.
+    """
+    keys = sorted(set(bet_keys))
+    if len(keys) != 1:
+        return lock_bets(provider, keys), _player_id(account_id)
+    found = lock_bet_with_owner(provider, keys[0])
+    bets = {keys[0]: found[0]} if found is not None else {}
     if account_id is not None and found is not None and found[1] == account_id:
-        return found[0].player_id
-    return _player_id(account_id)
+        return bets, found[0].player_id
+    return bets, _player_id(account_id)
 
 
 def _player_wallet_id(player_id: int | None, currency: str) -> int | None:
