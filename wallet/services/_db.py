@@ -444,18 +444,22 @@ def insert_bet_and_debit(
     stake when the wallet holds at least ``minimum``. Returns (inserted, the new balance or None
     when nothing was taken: the key existed, or the funds fell short).
 
-    On PostgreSQL the INSERT, the wallet's UPDATE (with the funds check, as in
-    ``debit_if_funded``) and the stake's ledger row are one statement, run in that order (each
-    step reads what the one before returned), so the bet row is locked before the wallet as
-    everywhere else. That saves a bet a round trip.
+    On PostgreSQL the INSERT, the wallet's UPDATE and the stake's ledger row are one statement,
+    run in that order (each step reads what the one before returned), so the bet row is locked
+    before the wallet as everywhere else. The funds check is in the wallet's ``UPDATE``: made on
+    the locked row, and made again on the row as a concurrent transaction left it when the
+    ``UPDATE`` had to wait for it, so two bets racing for the last funds cannot both pass.
     """
     if connection.vendor != "postgresql":
         if not insert_bet_if_absent(bet):
             return False, None
-        taken = debit_if_funded(
+        # SQLite: transactions are serialised whole, so a check before the move holds.
+        if lock_wallet(wallet.pk).balance < minimum:
+            return True, None
+        taken = move_money(
             wallet,
-            stake,
-            minimum=minimum,
+            -stake,
+            kind=LedgerKind.STAKE,
             bet=bet,
             provider=bet.provider,
             provider_tx_id=bet.open_tx_id,
@@ -546,7 +550,7 @@ _LEDGER_COLUMNS = """wallet_ledgerentry (
 # INSERT (with that balance) and, when asked, the bet's UPDATE, in one statement: one round trip.
 _MOVE_MONEY_SQL = f"""
 WITH moved AS (
-    UPDATE wallet_wallet SET balance = balance + %s, updated_at = %s WHERE id = %s{{funds_check}}
+    UPDATE wallet_wallet SET balance = balance + %s, updated_at = %s WHERE id = %s
     RETURNING id, balance
 ){{bet_update}}
 INSERT INTO {_LEDGER_COLUMNS}
@@ -558,19 +562,11 @@ RETURNING balance_after
 
 
 @functools.cache
-def _move_money_sql(
-    bet_fields: tuple[str, ...], funds_check: bool = False
-) -> tuple[str, tuple[Field[Any, Any], ...]]:
-    # A funds check never comes with a bet update: a data-modifying WITH step runs whether or
-    # not the wallet's UPDATE found its row, so the bet would be written even when short.
-    assert not (funds_check and bet_fields)
-    check = " AND balance >= %s" if funds_check else ""
+def _move_money_sql(bet_fields: tuple[str, ...]) -> tuple[str, tuple[Field[Any, Any], ...]]:
     if not bet_fields:
-        return _MOVE_MONEY_SQL.format(funds_check=check, bet_update=""), ()
+        return _MOVE_MONEY_SQL.format(bet_update=""), ()
     update, model_fields = _bet_update(bet_fields)
-    return _MOVE_MONEY_SQL.format(funds_check=check, bet_update=f", saved AS ({update})"), (
-        model_fields
-    )
+    return _MOVE_MONEY_SQL.format(bet_update=f", saved AS ({update})"), model_fields
 
 
 def move_money(
@@ -588,7 +584,7 @@ def move_money(
     """Apply a signed amount to a wallet and append its ledger row; returns the new balance.
 
     The UPDATE locks the wallet row if the caller has not (a refund or a win needs no balance
-    check first). A bet's debit checks the funds in its own UPDATE (``debit_if_funded``); other
+    check first). A bet's debit checks the funds in its own UPDATE (``insert_bet_and_debit``); other
     debits lock the wallet and check first. The constraint ``wallet_balance_never_negative`` is
     the backstop. ``bet_fields``: also write these fields of ``bet`` (and ``updated_at``), in the
     same statement on PostgreSQL, as ``save_bet`` would.
@@ -630,46 +626,6 @@ def move_money(
     return wallet.balance
 
 
-def debit_if_funded(
-    wallet: Wallet,
-    stake: Decimal,
-    *,
-    minimum: Decimal,
-    bet: Bet,
-    provider: str,
-    provider_tx_id: str,
-) -> Decimal | None:
-    """Take ``stake`` and write its ledger row if the wallet holds at least ``minimum``: the new
-    balance, or None (nothing written) when it does not.
-
-    On PostgreSQL this is the wallet move itself with the check in its ``UPDATE``: the check is
-    made on the locked row, and made again on the row as a concurrent transaction left it when
-    the ``UPDATE`` had to wait for it, so two bets racing for the last funds cannot both pass.
-    It saves a bet the round trip that locked and read the wallet first.
-    """
-    if connection.vendor == "postgresql":
-        return _move_money_postgres(
-            wallet,
-            -stake,
-            kind=LedgerKind.STAKE,
-            bet=bet,
-            provider=provider,
-            provider_tx_id=provider_tx_id,
-            minimum=minimum,
-        )
-    # SQLite: transactions are serialised whole, so a check before the move holds.
-    if lock_wallet(wallet.pk).balance < minimum:
-        return None
-    return move_money(
-        wallet,
-        -stake,
-        kind=LedgerKind.STAKE,
-        bet=bet,
-        provider=provider,
-        provider_tx_id=provider_tx_id,
-    )
-
-
 def _move_money_postgres(
     wallet: Wallet,
     amount: Decimal,
@@ -681,16 +637,13 @@ def _move_money_postgres(
     staff_user_id: int | None = None,
     reason: str = "",
     bet_fields: tuple[str, ...] = (),
-    minimum: Decimal | None = None,
 ) -> Decimal | None:
-    """``move_money`` in one statement; None when no wallet row matched (or it held less than
-    ``minimum``): nothing was written then."""
+    """``move_money`` in one statement; None when no wallet row matched: nothing was written
+    then."""
     now = timezone.now()
     fields = (*bet_fields, "updated_at") if bet_fields else ()
-    sql, model_fields = _move_money_sql(fields, minimum is not None)
+    sql, model_fields = _move_money_sql(fields)
     params: list[Any] = [amount, now, wallet.pk]
-    if minimum is not None:
-        params.append(minimum)
     if bet is not None and model_fields:
         params += db_values(bet, model_fields, add=False)
         params.append(bet.pk)
