@@ -9,13 +9,16 @@ journal while it ran.
 
 from django.db import migrations, models
 
+# The name Django gave the index of request_id's db_index=True (0001_initial): a hash of the
+# table and column, the same on every database these migrations built.
 OLD_INDEX = "providers_journalentry_request_id_cac5d051"
 
 
 def forwards(apps, schema_editor):  # type: ignore[no-untyped-def]
     journal = apps.get_model("providers", "JournalEntry")
     if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(f"ALTER INDEX IF EXISTS {OLD_INDEX} RENAME TO journal_request")
+        # No IF EXISTS: a database without the index must stop here, not end up without one.
+        schema_editor.execute(f"ALTER INDEX {OLD_INDEX} RENAME TO journal_request")
         schema_editor.execute(f"DROP INDEX IF EXISTS {OLD_INDEX}_like")
         return
     old = journal._meta.get_field("request_id")
@@ -28,7 +31,7 @@ def forwards(apps, schema_editor):  # type: ignore[no-untyped-def]
 def backwards(apps, schema_editor):  # type: ignore[no-untyped-def]
     journal = apps.get_model("providers", "JournalEntry")
     if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(f"ALTER INDEX IF EXISTS journal_request RENAME TO {OLD_INDEX}")
+        schema_editor.execute(f"ALTER INDEX journal_request RENAME TO {OLD_INDEX}")
         schema_editor.execute(
             f"CREATE INDEX IF NOT EXISTS {OLD_INDEX}_like ON providers_journalentry "
             "(request_id varchar_pattern_ops)"
