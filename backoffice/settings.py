@@ -15,6 +15,9 @@ env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 DEBUG: bool = env.bool("DEBUG", default=False)
+# Error pages and e-mails mask DATABASE_URL too: the app server copies the environment into
+# every request's META (backoffice/error_reports.py).
+DEFAULT_EXCEPTION_REPORTER_FILTER = "backoffice.error_reports.SecretsFilter"
 DEMO_KEYS: bool = env.bool("DEMO_KEYS", default=DEBUG)
 
 if DEBUG:

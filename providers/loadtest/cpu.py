@@ -2,7 +2,8 @@
 
 Wall-clock figures depend on what else the machine is doing; CPU seconds per request do much
 less. A snapshot sums user+system time of the app server (processes whose command line names
-gunicorn), of PostgreSQL's processes, and of the whole machine (``/proc/stat``), so a run can say
+granian, which ``python -m backoffice.serve`` runs, or gunicorn, for comparisons with earlier
+runs), of PostgreSQL's processes, and of the whole machine (``/proc/stat``), so a run can say
 "per request: so much app CPU, so much database CPU", and how busy the machine was with
 anything else. Where ``/proc`` is missing the figures are simply left out.
 """
@@ -15,6 +16,7 @@ from pathlib import Path
 
 _PROC = Path("/proc")
 _TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+_APP_SERVERS = (b"backoffice.serve", b"granian", b"gunicorn")
 
 
 @dataclass(frozen=True)
@@ -92,7 +94,7 @@ def snapshot(database: str = "") -> CpuSnapshot | None:
         if name.startswith("postgres"):
             if not (name_bytes and _serves_other_database(command, name_bytes)):
                 postgres[int(entry.name)] = seconds
-        elif b"gunicorn" in command and _serves(entry, name_bytes):
+        elif any(marker in command for marker in _APP_SERVERS) and _serves(entry, name_bytes):
             app[int(entry.name)] = seconds
     cpu = (_PROC / "stat").read_text().splitlines()[0].split()[1:]
     ticks = [int(t) for t in cpu[:8]]

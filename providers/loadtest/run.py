@@ -62,7 +62,10 @@ def check_server(host: str, port: int) -> None:
         status = conn.getresponse().status
         conn.close()
     except OSError as exc:
-        raise LoadTestFailed(f"no server at {host}:{port} ({exc}); start gunicorn first") from exc
+        raise LoadTestFailed(
+            f"no server at {host}:{port} ({exc}); "
+            "start the app server first (python -m backoffice.serve)"
+        ) from exc
     if status != 200:
         raise LoadTestFailed(f"{host}:{port}/health/ answered HTTP {status}")
 

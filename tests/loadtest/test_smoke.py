@@ -1,4 +1,4 @@
-"""The load harness end to end, small: a few hundred real requests against a real gunicorn.
+"""The load harness end to end, small: a few hundred real requests against the real app server.
 
 What is checked is what the harness exists to show: every answer is the provider's expected
 code, every request has its journal row, every bet is refunded exactly once (VP's rounds are
@@ -15,8 +15,8 @@ import pytest
 from providers.loadtest.run import Options, execute
 from providers.loadtest.scenarios import DEBIT_PROVIDERS, PROVIDERS
 from providers.models import JournalEntry
+from tests.app_server import AppServer
 from tests.helpers import ON_POSTGRES
-from tests.loadtest.conftest import Server
 from wallet.consistency import check_ledger
 from wallet.models import Bet, LedgerEntry
 
@@ -29,7 +29,7 @@ pytestmark = [
 ]
 
 
-def run(server: Server, **options: Any) -> tuple[dict[str, Any], list[str]]:
+def run(server: AppServer, **options: Any) -> tuple[dict[str, Any], list[str]]:
     lines: list[str] = []
     defaults: dict[str, Any] = {
         "base_url": server.url,
@@ -47,9 +47,9 @@ def run(server: Server, **options: Any) -> tuple[dict[str, Any], list[str]]:
 
 
 def test_cancel_storm_refunds_each_bet_once_and_measures_the_ceiling(
-    gunicorn_server: Server,
+    app_server: AppServer,
 ) -> None:
-    report, lines = run(gunicorn_server)
+    report, lines = run(app_server)
     assert report["ok"], lines
     http = report["http"]
     assert http["requests"] == 132  # 120 cancels, every tenth sent twice
@@ -80,9 +80,9 @@ def test_cancel_storm_refunds_each_bet_once_and_measures_the_ceiling(
     assert any(line.startswith("ratio:") for line in lines)
 
 
-def test_retry_storm_sends_every_cancel_twice_and_refunds_once(gunicorn_server: Server) -> None:
+def test_retry_storm_sends_every_cancel_twice_and_refunds_once(app_server: AppServer) -> None:
     report, lines = run(
-        gunicorn_server,
+        app_server,
         scenario="retry-storm",
         providers=DEBIT_PROVIDERS,
         bets=90,
@@ -100,13 +100,13 @@ def test_retry_storm_sends_every_cancel_twice_and_refunds_once(gunicorn_server: 
     assert check_ledger().ok
 
 
-def test_bet_and_settle_and_mixed_traffic_leave_a_clean_ledger(gunicorn_server: Server) -> None:
-    report, lines = run(gunicorn_server, scenario="bet-settle", bets=80, ceiling=False)
+def test_bet_and_settle_and_mixed_traffic_leave_a_clean_ledger(app_server: AppServer) -> None:
+    report, lines = run(app_server, scenario="bet-settle", bets=80, ceiling=False)
     assert report["ok"], lines
     # JDB, Naga and Buffalo: a bet and its settle; VP: one betNSettle.
     assert report["http"]["requests"] == 20 * 2 * 3 + 20
     assert report["bet_settle_states"] == {p: {"settled": 20} for p in PROVIDERS}
-    report, lines = run(gunicorn_server, scenario="mixed", bets=90, ceiling_bets=30)
+    report, lines = run(app_server, scenario="mixed", bets=90, ceiling_bets=30)
     assert report["ok"], lines
     assert report["journal_rows"] == report["http"]["requests"]
     assert JournalEntry.objects.filter(action__in=["balance", "Get Balance"]).exists()

@@ -1,6 +1,6 @@
 """backoffice.wsgi: provider callbacks through the lean handler, the admin through the full one.
 
-These drive the WSGI application itself (what gunicorn calls), not Django's test client, which
+These drive the WSGI application itself (what the app server calls), not Django's test client, which
 has its own handler with the site's whole middleware list.
 """
 

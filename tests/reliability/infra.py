@@ -1,5 +1,6 @@
-"""Real processes for the concurrency and crash tests: a gunicorn server, and a private
-PostgreSQL instance that a test may crash and restart without touching anyone else's database.
+"""Real processes for the concurrency and crash tests: the app server's settings (the server
+itself is ``tests/app_server.py``), and a private PostgreSQL instance that a test may crash and
+restart without touching anyone else's database.
 
 Everything started here is stopped by the same object, by process id (its own process group),
 whatever happens in the test.
@@ -10,27 +11,17 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-import requests
-
+from tests.app_server import free_port
 from tests.conftest import provider_settings_environment
 
 ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
 PG_VERSIONS = Path("/usr/lib/postgresql")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def server_env(database_url: str, naga_public_pem: str, **extra: str) -> dict[str, str]:
@@ -50,96 +41,6 @@ def server_env(database_url: str, naga_public_pem: str, **extra: str) -> dict[st
     env.update(provider_settings_environment())
     env.update(extra)
     return env
-
-
-class Gunicorn:
-    """``gunicorn backoffice.wsgi`` on 127.0.0.1 with sync workers, in its own process group."""
-
-    def __init__(self, env: dict[str, str], log_path: Path, *, workers: int = 4) -> None:
-        self.env = env
-        self.log_path = log_path
-        self.workers = workers
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> Gunicorn:
-        command = [
-            str(VENV_BIN / "gunicorn"),
-            "backoffice.wsgi:application",
-            "--bind",
-            f"127.0.0.1:{self.port}",
-            "--workers",
-            str(self.workers),
-            "--worker-class",
-            "sync",
-            "--timeout",
-            "30",
-            "--graceful-timeout",
-            "2",
-            "--log-level",
-            "warning",
-        ]
-        with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(
-                command,
-                cwd=ROOT,
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        self.wait_ready()
-        return self
-
-    def wait_ready(self, timeout: float = 30) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            assert self.process is not None
-            if self.process.poll() is not None:
-                raise RuntimeError(f"gunicorn exited: {self.log_tail()}")
-            with contextlib.suppress(requests.RequestException):
-                if requests.get(f"{self.url}/health/", timeout=2).status_code == 200:
-                    if len(self.worker_pids()) >= self.workers:
-                        return
-            time.sleep(0.1)
-        raise RuntimeError(f"gunicorn did not become ready: {self.log_tail()}")
-
-    def worker_pids(self) -> list[int]:
-        """The master's children: its workers (read from /proc)."""
-        assert self.process is not None
-        path = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
-        try:
-            return [int(pid) for pid in path.read_text().split()]
-        except OSError:
-            return []
-
-    def kill_workers(self) -> int:
-        """SIGKILL every worker at once (the master starts new ones); how many were killed."""
-        killed = 0
-        for pid in self.worker_pids():
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-                killed += 1
-        return killed
-
-    def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=10)
-
-    def log_tail(self, lines: int = 40) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return ""
 
 
 class PrivatePostgres:

@@ -1,4 +1,4 @@
-"""Concurrency torture on PostgreSQL: client processes racing on one real gunicorn server.
+"""Concurrency torture on PostgreSQL: client processes racing on one real app server.
 
 Every round fires, at the same instant from different processes, requests that fight over one
 bet (or one wallet): a bet against its own cancel, a cancel against the settle, two different
@@ -29,6 +29,7 @@ from django.contrib.auth.models import User
 from django.db import connection
 
 from providers.models import JournalEntry
+from tests.app_server import AppServer
 from tests.helpers import requires_postgres
 from tests.reliability.budget import sized
 from tests.reliability.conftest import gambler, public_pem
@@ -41,7 +42,7 @@ from tests.reliability.flows import (
     Situation,
     expected_code,
 )
-from tests.reliability.infra import Gunicorn, server_env
+from tests.reliability.infra import server_env
 from tests.reliability.storm import Job, Result, Wire, prepare, run_storm, send_until_final
 from wallet.consistency import check_ledger
 from wallet.models import Bet, LedgerEntry, Wallet
@@ -79,13 +80,13 @@ def database_url() -> str:
 
 
 @pytest.fixture
-def server(transactional_db: Any, naga_key: Any, tmp_path: Path) -> Iterator[Gunicorn]:
+def server(transactional_db: Any, naga_key: Any, tmp_path: Path) -> Iterator[AppServer]:
     env = server_env(database_url(), public_pem(naga_key))
-    gunicorn = Gunicorn(env, tmp_path / "gunicorn.log", workers=WORKERS).start()
+    app_server = AppServer(env, tmp_path / "server.log", workers=WORKERS).start()
     try:
-        yield gunicorn
+        yield app_server
     finally:
-        gunicorn.stop()
+        app_server.stop()
 
 
 def codes(flow: str, kind: str, *situations: Situation) -> set[str]:
@@ -297,7 +298,7 @@ def check_wallet(race: Race, results: list[Result]) -> str:
 # --- the test ------------------------------------------------------------------------------------
 
 
-def test_racing_processes_never_create_or_lose_money(server: Gunicorn) -> None:
+def test_racing_processes_never_create_or_lose_money(server: AppServer) -> None:
     players = {
         "alice": gambler("alice", "USD", "100000"),
         "chen": gambler("chen", "CNY", "100000"),

@@ -4,7 +4,7 @@
 On a shared virtual machine the wall-clock figures of ``loadtest`` drift by 20 to 30 % from one
 minute to the next, which hides any single change worth less than that. Instructions do not
 drift: the same code, data and statements give the same count to within 0.1 %. So each step of
-an optimisation is measured here first: the WSGI application (what gunicorn calls) is driven
+an optimisation is measured here first: the WSGI application (what the app server calls) is driven
 in-process, one thread, with real encrypted or signed cancels of seeded bets (``--request bet``:
 bets of seeded players; ``settle``: the settles of bets placed first, uncounted), and callgrind
 counts the instructions of the requests only (instrumentation is switched on around them).
@@ -166,7 +166,7 @@ def _serve(requests: list[bytes]) -> set[str]:
 
 
 def _environ(raw: bytes) -> dict[str, Any]:
-    """The WSGI environ gunicorn would build for a raw HTTP/1.1 request."""
+    """The WSGI environ an app server would build for a raw HTTP/1.1 request."""
     head, body = raw.split(b"\r\n\r\n", 1)
     request_line, *header_lines = head.decode("latin-1").split("\r\n")
     method, target, protocol = request_line.split(" ")

@@ -17,7 +17,7 @@ class Command(BaseCommand):
         "Seed players and bets in PostgreSQL, send real (encrypted or signed) provider requests "
         "to a running server, print requests/s, latency percentiles and errors, verify the "
         "database, measure the raw-SQL ceiling and run check_ledger. Start the server first "
-        "(gunicorn -c python:backoffice.gunicorn_conf backoffice.wsgi) with the same "
+        "(python -m backoffice.serve) with the same "
         "DATABASE_URL and provider keys. Exits non-zero when anything is wrong."
     )
 
