@@ -1,7 +1,7 @@
 """backoffice.wsgi: provider callbacks through the lean handler, the admin through the full one.
 
-These drive the WSGI application itself (what the app server calls), not Django's test client, which
-has its own handler with the site's whole middleware list.
+These drive the WSGI application itself (what the app server calls), not Django's test client,
+which has its own handler with the site's whole middleware list.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.core.signals import request_finished
 from django.test import RequestFactory
 
 from backoffice.wsgi import ProviderHandler, application
@@ -31,6 +32,7 @@ class Answer:
         self.headers: dict[str, str] = {}
         self.cookies: list[str] = []
         self.body = b""
+        self.iterable: Any = None
         self._answer = application_answer
 
     def start_response(self, status: str, headers: list[tuple[str, str]]) -> None:
@@ -52,10 +54,12 @@ def call(method: str, signed: SignedRequest) -> Answer:
     )
     answer = Answer(None)
     body = application(request.environ, answer.start_response)
+    answer.iterable = body
     try:
         answer.body = b"".join(body)
     finally:
-        body.close()  # type: ignore[attr-defined]
+        if hasattr(body, "close"):  # as a WSGI server does
+            body.close()
     return answer
 
 
@@ -75,6 +79,26 @@ def test_provider_callbacks_use_the_lean_handler_and_still_move_money() -> None:
     assert answer.cookies == []
     assert "cookie" not in answer.headers.get("vary", "").lower()
     assert answer.headers["x-content-type-options"] == "nosniff"
+
+
+def test_a_provider_answer_is_one_buffer_and_django_has_finished_the_request() -> None:
+    """Handed over as a list (one write for the server), after request_finished has run."""
+    finished: list[object] = []
+
+    def receiver(sender: object, **kwargs: object) -> None:
+        finished.append(sender)
+
+    request_finished.connect(receiver)
+    try:
+        make_player(CNY_PLAYER, "CNY", "100")
+        answer = call("POST", build_request(debit(502, "10")))
+    finally:
+        request_finished.disconnect(receiver)
+
+    assert isinstance(answer.iterable, list) and len(answer.iterable) == 1
+    assert b'"status":"0000"' in answer.body
+    assert len(finished) == 1
+    assert balance(CNY_PLAYER, "CNY") == Decimal("90")
 
 
 def test_bad_input_on_the_lean_handler_is_the_providers_own_error() -> None:
