@@ -26,11 +26,18 @@ defaults measured in README.md, "Performance":
 - ``GRANIAN_WEBSOCKETS``: off (no endpoint uses them).
 
 Access logs stay off (``GRANIAN_LOG_ACCESS``): the journal records every provider call.
+
+granian's workers listen with ``SO_REUSEPORT``, so a second server started on a port that one
+already serves would start without a word and take half of its connections (two versions of the
+code answering providers side by side, after a botched deploy). This module refuses to start
+then, naming the address.
 """
 
 from __future__ import annotations
 
 import os
+import socket
+import sys
 
 from granian.cli import cli
 
@@ -55,7 +62,40 @@ def main(argv: list[str] | None = None) -> None:
     """Run granian with the project's defaults; arguments are granian's own options."""
     for name, value in DEFAULTS.items():
         os.environ.setdefault(name, value)
-    cli([*(argv or []), APPLICATION], prog_name="backoffice.serve", auto_envvar_prefix="GRANIAN")
+    args = [*(argv or []), APPLICATION]
+    # The address as granian will read it (options, then GRANIAN_* variables, then defaults);
+    # resilient parsing: a mistake in the options is granian's to report, below.
+    params = cli.make_context(
+        "backoffice.serve", list(args), resilient_parsing=True, auto_envvar_prefix="GRANIAN"
+    ).params
+    if params.get("uds") is None and params.get("host") and params.get("port"):
+        problem = address_taken(params["host"], params["port"])
+        if problem:
+            sys.exit(problem)
+    cli(args, prog_name="backoffice.serve", auto_envvar_prefix="GRANIAN")
+
+
+def address_taken(host: str, port: int) -> str | None:
+    """Why ``host:port`` cannot be served by this server alone, or None when it is free.
+
+    A plain bind (no ``SO_REUSEPORT``) fails while any socket listens there, ``SO_REUSEPORT``
+    or not; ``SO_REUSEADDR`` keeps connections of a server that just stopped (``TIME_WAIT``)
+    from counting.
+    """
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    except socket.gaierror as exc:
+        return f"cannot serve on {host}:{port}: {exc}"
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            return (
+                f"{host}:{port} is already in use ({exc.strerror}): another app server? "
+                "Stop it first; granian would otherwise share the port with it."
+            )
+    return None
 
 
 if __name__ == "__main__":
