@@ -99,6 +99,4 @@ def address_taken(host: str, port: int) -> str | None:
 
 
 if __name__ == "__main__":
-    import sys
-
     main(sys.argv[1:])
