@@ -16,11 +16,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-from tests.app_server import free_port
+from tests.app_server import ROOT, free_port
 from tests.conftest import provider_settings_environment
 
-ROOT = Path(__file__).resolve().parents[2]
-VENV_BIN = Path(sys.executable).parent
 PG_VERSIONS = Path("/usr/lib/postgresql")
 
 

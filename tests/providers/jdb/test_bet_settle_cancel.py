@@ -230,8 +230,12 @@ def test_repeated_cancel_bet_refunds_once(jdb) -> None:
     jdb(debit(3054, "10"))
     first = jdb(cancel_debits(3055, "10", [3054]))
     again = jdb(cancel_debits(3055, "10", [3054]))
-    assert first.json == again.json
+    assert first.json == again.json == {"status": "0000", "balance": "1000.00", "err_text": ""}
     assert ledger_kinds("3054", "jdb") == [("stake", D("-10")), ("refund", D("10"))]
+    assert chen_balance() == D("1000")
+    jdb(debit(3056, "25"))  # the balance moves on: a later repeat answers with the new one
+    assert jdb(cancel_debits(3055, "10", [3054])).json["balance"] == "975.00"
+    assert chen_balance() == D("975")
 
 
 # --- a lock wait past the bound, outside Action 4 -----------------------------------------------
