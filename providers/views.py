@@ -45,7 +45,7 @@ def endpoint(adapter: ProviderAdapter, *, unknown_path: bool = False):  # type: 
             body=b"",
             function=function,
             client_ip=client_ip(request, tuple(settings.TRUSTED_PROXIES)),
-            request_id=request.headers.get("X-Request-ID", "")[:64] or uuid.uuid4().hex,
+            request_id=request.META.get("HTTP_X_REQUEST_ID", "")[:64] or uuid.uuid4().hex,
         )
         with hold_commit() as held:
             answer = _answer(adapter, call, held, unknown_path=unknown_path)
