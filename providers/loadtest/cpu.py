@@ -11,31 +11,12 @@ anything else. Where ``/proc`` is missing the figures are simply left out.
 from __future__ import annotations
 
 import os
-import statistics
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 _PROC = Path("/proc")
 _TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 _APP_SERVERS = (b"backoffice.serve", b"granian", b"gunicorn")
-
-
-def machine_speed_us(samples: int = 50) -> float:
-    """Microseconds this machine takes for ``sum(range(10000))`` right now (median of
-    ``samples``): a gauge of its speed, to read the other figures by.
-
-    A virtual machine's cores run slower or faster as its neighbours load the host: the same
-    requests cost up to a third more CPU in one run than in the next, minutes apart (the load
-    generator's own CPU per request, identical work, went from 78 to 131 µs on the seventh
-    machine). Runs compare only at like speeds.
-    """
-    timings = []
-    for _ in range(samples):
-        started = time.perf_counter_ns()
-        sum(range(10000))
-        timings.append(time.perf_counter_ns() - started)
-    return statistics.median(timings) / 1000
 
 
 @dataclass(frozen=True)

@@ -117,19 +117,12 @@ def execute(options: Options, say: Say) -> dict[str, Any]:
     if options.database_stats:
         time.sleep(cpu.STATS_IDLE_FLUSH_S)  # the warm-up's counters reach pg_stat_database
         counters_before = cpu.database_counters()
-    speed_before = cpu.machine_speed_us()
     cpu_before = cpu.snapshot(_database_name())
     result = driver.run(plan.flows)
     spent = cpu.usage(cpu_before, cpu.snapshot(_database_name()))
-    speed = {"before": round(speed_before, 1), "after": round(cpu.machine_speed_us(), 1)}
     figures = _figures(f"{options.scenario} over HTTP", result)
     report["http"] = figures.as_dict() | _run_details(result)
-    report["machine_speed_us"] = speed
     say(figures.text())
-    say(
-        f"  machine speed: sum(range(10000)) in {speed['before']:.0f} µs before the run, "
-        f"{speed['after']:.0f} µs after (lower is faster; compare runs at like speeds)"
-    )
     if spent is not None:
         report["http"]["cpu"] = _cpu_report(spent, result.requests, result.client_cpu_s)
         say(f"  {_cpu_text(report['http']['cpu'])}")

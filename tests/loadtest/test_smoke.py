@@ -74,8 +74,6 @@ def test_cancel_storm_refunds_each_bet_once_and_measures_the_ceiling(
     assert Bet.objects.filter(provider="vp", cancel_outcome="kept").count() == 30
     assert not LedgerEntry.objects.filter(kind__in=["reversal"]).exists()
     assert http["answers"]["vp cancel 2003"] == 30 and http["answers"]["jdb cancel 0000"] == 30
-    assert 0 < report["machine_speed_us"]["before"] < 100_000
-    assert 0 < report["machine_speed_us"]["after"] < 100_000
     ceiling = report["ceiling"]
     assert ceiling["requests"] == 60 and ceiling["missing"] == 0 and report["ratio"] > 0
     assert report["check_ledger"]["problems"] == [] and check_ledger().ok
