@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.db import connections
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 CHROMIUM = (
@@ -63,6 +64,11 @@ def browser() -> Iterator[Browser]:
         )
         yield browser
         browser.close()
+        # ORM calls made while Playwright's loop runs (the test's own data) keep their database
+        # connections in asgiref's per-context storage, which Django's close_all() from outside
+        # that loop no longer sees: left open, PostgreSQL refused to drop the test database at
+        # the end of the run ("being accessed by other users").
+        connections.close_all()
 
 
 @pytest.fixture
