@@ -50,7 +50,7 @@ def request_headers(meta: Mapping[str, Any]) -> dict[str, str]:
     """``redact_headers(request.headers)``, read straight from the WSGI environ (``request.META``).
 
     Django's ``request.headers`` title-cases every name first, and the environ holds the server's
-    whole process environment too (granian copies it in): a fortieth of a cancel's Python.
+    whole process environment too (granian copies it in): 4 % of a cancel's instructions.
     """
     kept: dict[str, str] = {}
     for key, value in meta.items():
