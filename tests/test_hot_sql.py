@@ -8,6 +8,7 @@ never idle, so the combined ``BEGIN; EXECUTE …`` would not be exercised.
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import json
 import uuid
 from decimal import Decimal
@@ -20,6 +21,7 @@ from psycopg import pq
 from psycopg.types.json import Jsonb
 
 from backoffice import hot_sql
+from providers.models import Direction
 from tests.helpers import requires_postgres
 
 pytestmark = [requires_postgres, pytest.mark.django_db(transaction=True)]
@@ -192,6 +194,36 @@ def test_values_quoted_by_psycopg_arrive_too(settings: Any, prepared: bool) -> N
     )
     assert row is not None
     assert row[0].is_nan() and list(row[1:]) == values[1:]
+
+
+class _Level(enum.IntEnum):
+    HIGH = 3
+
+
+class _AwareStamp(dt.datetime):
+    """A datetime subclass (as some libraries return)."""
+
+
+@pytest.mark.parametrize("prepared", [True, False])
+def test_subclasses_are_quoted_as_their_base_type(settings: Any, prepared: bool) -> None:
+    """A value whose exact type has no quick literal takes its nearest base's: a str enum as
+    text, an IntEnum as a number, True and False as booleans (not as the ints they also are)."""
+    settings.DATABASE_PREPARED_STATEMENTS = prepared
+    values = [
+        Direction.INBOUND,
+        _Level.HIGH,
+        True,
+        False,
+        _AwareStamp(2026, 11, 22, 7, 59, 1, tzinfo=dt.UTC),
+        Decimal("Infinity"),
+    ]
+    row = hot_sql.fetch_one(
+        "SELECT %s::text, %s::int, %s::boolean, %s::boolean, %s::timestamptz, %s::numeric",
+        values,
+    )
+    assert row is not None
+    assert row[:5] == ("in", 3, True, False, dt.datetime(2026, 11, 22, 7, 59, 1, tzinfo=dt.UTC))
+    assert row[5] == Decimal("Infinity")
 
 
 def test_a_negative_number_after_a_minus_is_not_a_comment() -> None:
