@@ -73,6 +73,31 @@ class ProviderHandler(WSGIHandler):
         return matches
 
 
+#: The process environment's variables that a WSGI environ would read as request headers.
+#: granian starts every request's environ from a copy of the server's process environment, so
+#: a variable such as ``HTTP_PROXY`` (proxy credentials, often) would arrive as a "Proxy" header
+#: the client never sent, be journaled, and be believed by any code reading headers: the
+#: "httpoxy" shape. Read once, when a worker loads the application (granian copies the same).
+_PROCESS_HEADERS = {
+    name: value
+    for name, value in os.environ.items()
+    if name.startswith("HTTP_") or name in ("CONTENT_TYPE", "CONTENT_LENGTH")
+}
+
+
+def without_process_headers(environ: dict[str, Any]) -> dict[str, Any]:
+    """The environ without the headers that came from the process environment.
+
+    A request that really sent one of them overrides the copy (granian merges the request's
+    own values last); only a value equal to the process's own is taken out, so at worst a
+    header that repeats the server's variable word for word is not seen.
+    """
+    for name, value in _PROCESS_HEADERS.items():
+        if environ.get(name) == value:
+            del environ[name]
+    return environ
+
+
 class SplitApplication:
     """Send provider callbacks to one handler and every other request to the other."""
 
@@ -81,6 +106,7 @@ class SplitApplication:
         self.site = site
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        environ = without_process_headers(environ)
         if environ.get("PATH_INFO", "").startswith(PROVIDER_PREFIX):
             return _as_list(self.providers(environ, start_response))
         return self.site(environ, start_response)

@@ -29,7 +29,7 @@ def _database_url() -> str:
     return f"postgres://{user}{password}@{host}:{port}/{db['NAME']}"
 
 
-def _environment() -> dict[str, str]:
+def server_environment() -> dict[str, str]:
     env = {
         "PATH": os.environ.get("PATH", ""),
         "DJANGO_SETTINGS_MODULE": "backoffice.settings",
@@ -51,7 +51,7 @@ def _environment() -> dict[str, str]:
 def app_server(tmp_path: Path, settings: Any) -> Iterator[AppServer]:
     """python -m backoffice.serve (2 workers x 4 threads), on a free port."""
     settings.NAGA_CLIENT_PRIVATE_KEY = demo_keys.NAGA_PRIVATE_KEY_PATH
-    server = AppServer(_environment(), tmp_path / "server.log", workers=2, threads=4).start()
+    server = AppServer(server_environment(), tmp_path / "server.log", workers=2, threads=4).start()
     try:
         yield server
     finally:

@@ -20,7 +20,7 @@ from django.db.models import Sum
 
 from tests.app_server import ROOT
 from tests.helpers import ON_POSTGRES
-from tests.loadtest.conftest import _environment
+from tests.loadtest.conftest import server_environment
 from wallet.consistency import check_ledger
 from wallet.models import Bet, LedgerEntry
 
@@ -78,7 +78,7 @@ def test_the_bets_and_settles_it_measures_are_real(provider: str) -> None:
 @needs_postgres
 @pytest.mark.skipif(shutil.which("valgrind") is None, reason="valgrind is not installed")
 def test_the_count_under_callgrind_is_a_real_count(settings: Any) -> None:
-    env = _environment()
+    env = server_environment()
     run = subprocess.run(
         [sys.executable, "manage.py", "cancel_instructions", "--cancels", "10"],
         cwd=ROOT,

@@ -169,3 +169,33 @@ def test_paths_outside_the_table_are_resolved_by_django() -> None:
     assert nowhere.status.startswith("404") and b"no provider endpoint" in nowhere.body
     assert b'"status":"0000"' in no_slash.body  # the table holds the path without its slash
     assert balance(CNY_PLAYER, "CNY") == Decimal("999.00")
+
+
+PROXY = "http://operator:proxy-secret@proxy.internal:3128"
+
+
+def test_a_header_that_only_the_process_environment_holds_is_not_the_requests(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """granian copies the process environment into every environ: HTTP_PROXY there must not
+    read as a "Proxy" header the client sent (nor be journaled, credentials and all)."""
+    monkeypatch.setattr("backoffice.wsgi._PROCESS_HEADERS", {"HTTP_PROXY": PROXY})
+    make_player(CNY_PLAYER, "CNY", "1000")
+    signed = build_request(debit(503, "10"))
+
+    answer = call("POST", dataclasses.replace(signed, headers={**signed.headers, "Proxy": PROXY}))
+
+    assert b'"status":"0000"' in answer.body and balance(CNY_PLAYER, "CNY") == Decimal("990")
+    headers = JournalEntry.objects.get(provider="jdb", bet_key="503").headers
+    assert "proxy" not in headers and "proxy-secret" not in str(headers)
+    assert headers["content-type"] == "application/x-www-form-urlencoded"
+
+
+def test_a_header_the_client_really_sent_stays(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("backoffice.wsgi._PROCESS_HEADERS", {"HTTP_PROXY": PROXY})
+    make_player(CNY_PLAYER, "CNY", "1000")
+    signed = build_request(debit(504, "10"))
+
+    call("POST", dataclasses.replace(signed, headers={**signed.headers, "Proxy": "other"}))
+
+    assert JournalEntry.objects.get(provider="jdb", bet_key="504").headers["proxy"] == "other"
