@@ -34,6 +34,7 @@ _COMMON: dict[Outcome, Status] = {
     Outcome.WRONG_CURRENCY: Status.INVALID_PARAMETER,
     Outcome.MISMATCH: Status.INVALID_PARAMETER,  # an id reused with other content; flagged
     Outcome.BUSY: Status.TEMPORARY_ERROR,
+    Outcome.BALANCE_LIMIT: Status.INVALID_PARAMETER,
 }
 
 DEBIT: Mapping[Outcome, Status] = {

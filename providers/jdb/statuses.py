@@ -36,6 +36,7 @@ _COMMON = {
     Outcome.WRONG_CURRENCY: Status.PARAMETER_ERROR,
     Outcome.MISMATCH: Status.DUPLICATE_TRANSFER,
     Outcome.BUSY: Status.FAILED,
+    Outcome.BALANCE_LIMIT: Status.PARAMETER_ERROR,
 }
 
 BALANCE = {**_COMMON, Outcome.OK: Status.SUCCESS}

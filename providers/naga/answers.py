@@ -39,6 +39,7 @@ OUTCOME_FAILURES: dict[Outcome, tuple[int, str]] = {
     Outcome.PLAYER_NOT_FOUND: (401, INVALID_TOKEN),
     Outcome.WRONG_CURRENCY: (400, f"{INVALID_PARAMETERS}: currency is not the bet's or wallet's"),
     Outcome.BUSY: (503, UNAVAILABLE),
+    Outcome.BALANCE_LIMIT: (400, f"{INVALID_PARAMETERS}: the balance would exceed its limit"),
 }
 
 #: Refusals decided before the wallet (view or adapter), as Naga's (HTTP status, message).

@@ -39,6 +39,8 @@ BET_CODES: dict[Outcome, VpStatus] = {
     Outcome.INSUFFICIENT_FUNDS: VpStatus.BET_REFUSED,
     Outcome.PLAYER_BLOCKED: VpStatus.BET_REFUSED,
     Outcome.BET_CANCELLED: VpStatus.BET_REFUSED,
+    # VP has no parameter error: a refused bet is final, and nothing was taken.
+    Outcome.BALANCE_LIMIT: VpStatus.BET_REFUSED,
     **_PLAYER_CODES,
 }
 

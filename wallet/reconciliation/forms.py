@@ -8,6 +8,7 @@ from typing import Any
 
 from django import forms
 
+from wallet.forms import AmountField
 from wallet.models import Provider
 from wallet.reconciliation.diff import DiffOptions, SignConvention, parse_status_words
 from wallet.reconciliation.filters import DateBasis, ReconciliationFilter
@@ -102,14 +103,11 @@ class DiffForm(FilterForm):
         ],
         initial=SignConvention.PLAYER.value,
     )
-    tolerance = forms.DecimalField(
+    tolerance = AmountField(
         label="Amount tolerance",
-        min_value=Decimal(0),
-        max_digits=20,
-        decimal_places=6,
-        initial=Decimal(0),
+        initial="0",
         required=False,
-        help_text="0: exact. E.g. 0.01 when the statement rounds to cents.",
+        help_text="0: exact. E.g. 0.01 (or 0,01) when the statement rounds to cents.",
     )
     status_words = forms.CharField(
         label="Extra status words",
@@ -127,6 +125,14 @@ class DiffForm(FilterForm):
         provider.choices = [("", "---------"), *Provider.choices]
         self.fields["date_from"].required = True
         self.fields["date_to"].required = True
+
+    def clean_currency(self) -> str:
+        currency = super().clean_currency()
+        # The tolerance, cleaned after this, is typed in the statement's currency.
+        tolerance = self.fields["tolerance"]
+        assert isinstance(tolerance, AmountField)
+        tolerance.currency = currency or "USD"
+        return currency
 
     def clean_status_words(self) -> dict[str, str]:
         try:

@@ -20,7 +20,14 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, ParamSpec, TypeVar
 
-from django.db import DEFAULT_DB_ALIAS, OperationalError, connection, connections, transaction
+from django.db import (
+    DEFAULT_DB_ALIAS,
+    DataError,
+    OperationalError,
+    connection,
+    connections,
+    transaction,
+)
 from django.db.models import Field, Model
 from django.db.models.base import ModelState
 from django.db.models.signals import post_init, pre_init
@@ -28,6 +35,7 @@ from django.utils import timezone
 
 from backoffice import hot_sql
 from wallet.models import Bet, LedgerEntry, LedgerKind, Player, Wallet
+from wallet.money import MAX_AMOUNT
 from wallet.services.outcomes import Outcome, WalletResult
 
 P = ParamSpec("P")
@@ -125,11 +133,26 @@ def money_transaction() -> Iterator[None]:
     held._hold(atomic)
 
 
+class BalanceLimitExceeded(Exception):
+    """A credit would take a balance, or a bet's win, past what its column holds."""
+
+    def __init__(self, wallet: Wallet) -> None:
+        super().__init__(
+            f"the balance would go past the largest balance a wallet can hold ({MAX_AMOUNT})"
+        )
+        self.wallet_id = wallet.pk
+        self.currency = wallet.currency
+
+
+_NUMERIC_VALUE_OUT_OF_RANGE = "22003"  # PostgreSQL's SQLSTATE
+
+
 def busy_on_lock_timeout(func: Callable[P, WalletResult]) -> Callable[P, WalletResult]:
-    """Turn a lock-wait timeout, deadlock or lost connection into ``Outcome.BUSY``.
+    """Turn a lock-wait timeout, deadlock or lost connection into ``Outcome.BUSY``, and a
+    credit past the balance limit into ``Outcome.BALANCE_LIMIT``.
 
     The transaction inside ``func`` has rolled back by then, so nothing moved; the provider is
-    told to try again with its own retry code.
+    told to try again with its own retry code, or that its amount cannot be taken.
     """
 
     @functools.wraps(func)
@@ -138,8 +161,19 @@ def busy_on_lock_timeout(func: Callable[P, WalletResult]) -> Callable[P, WalletR
             return func(*args, **kwargs)
         except OperationalError as exc:
             return WalletResult(Outcome.BUSY, message=_short(exc))
+        except BalanceLimitExceeded as exc:
+            return WalletResult(
+                Outcome.BALANCE_LIMIT,
+                balance=_balance_after_refusal(exc.wallet_id),
+                currency=exc.currency,
+                message=str(exc),
+            )
 
     return wrapper
+
+
+def _balance_after_refusal(wallet_id: int | None) -> Decimal | None:
+    return Wallet.objects.filter(pk=wallet_id).values_list("balance", flat=True).first()
 
 
 def _short(exc: BaseException) -> str:
@@ -590,17 +624,22 @@ def move_money(
     same statement on PostgreSQL, as ``save_bet`` would.
     """
     if connection.vendor == "postgresql":
-        balance = _move_money_postgres(
-            wallet,
-            amount,
-            kind=kind,
-            bet=bet,
-            provider=provider,
-            provider_tx_id=provider_tx_id,
-            staff_user_id=staff_user_id,
-            reason=reason,
-            bet_fields=bet_fields,
-        )
+        try:
+            balance = _move_money_postgres(
+                wallet,
+                amount,
+                kind=kind,
+                bet=bet,
+                provider=provider,
+                provider_tx_id=provider_tx_id,
+                staff_user_id=staff_user_id,
+                reason=reason,
+                bet_fields=bet_fields,
+            )
+        except DataError as exc:
+            if getattr(exc.__cause__, "sqlstate", None) == _NUMERIC_VALUE_OUT_OF_RANGE:
+                raise BalanceLimitExceeded(wallet) from exc
+            raise
         if balance is None:
             raise Wallet.DoesNotExist(f"wallet {wallet.pk} does not exist")
         return balance
@@ -608,6 +647,9 @@ def move_money(
     # writing it back is safe; the sum is made in Decimal, never in SQLite's floating point.
     now = timezone.now()
     current = Wallet.objects.values_list("balance", flat=True).get(pk=wallet.pk)
+    # SQLite stores any number: the column's limit is checked here, as PostgreSQL would.
+    if current + amount > MAX_AMOUNT or (bet is not None and bet.win > MAX_AMOUNT):
+        raise BalanceLimitExceeded(wallet)
     wallet.balance = current + amount
     Wallet.objects.filter(pk=wallet.pk).update(balance=wallet.balance, updated_at=now)
     LedgerEntry.objects.create(

@@ -30,6 +30,8 @@ class Outcome(StrEnum):
     AMOUNT_MISMATCH = "amount_mismatch"  # a cancel's amount differs from the stored stake
     PLAYER_NOT_FOUND = "player_not_found"
     WRONG_CURRENCY = "wrong_currency"
+    # A credit would take the balance (or a bet's win) past the largest the column holds.
+    BALANCE_LIMIT = "balance_limit"
     BUSY = "busy"  # lock wait exceeded or transient database failure: nothing done, retry
 
 

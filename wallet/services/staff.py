@@ -14,7 +14,7 @@ from django.db import OperationalError, transaction
 from django.utils import timezone
 
 from wallet.models import AuditEntry, Bet, BetState, LedgerKind, Wallet
-from wallet.services._db import lock_wallet, move_money, save_bet
+from wallet.services._db import BalanceLimitExceeded, lock_wallet, move_money, save_bet
 from wallet.services.outcomes import Outcome
 
 
@@ -118,6 +118,10 @@ def bet_staff_resolve(
             return wallet.balance
     except OperationalError as exc:
         raise _busy_as_refusal("Resolve as settled") from exc
+    except BalanceLimitExceeded as exc:
+        raise StaffActionRefused(
+            f"The win cannot be credited: {exc}. Nothing was changed."
+        ) from exc
 
 
 def bet_mark_reviewed(*, bet_id: int, actor: User, reason: str) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from decimal import Decimal
 from typing import Any
 
 from django import forms
@@ -14,16 +13,15 @@ from providers.vp.cards.models import CardType, IssueMethod
 from providers.vp.cards.services import (
     SIMPLE_FREE_SPIN_MAX_ROUNDS,
     SIMPLE_FREE_SPIN_MULTIPLES,
+    player_currency,
 )
-from wallet.models import MONEY_DIGITS, MONEY_PLACES, Player
+from wallet.forms import AmountField
+from wallet.models import Player
 
 DEFAULT_VALIDITY = timedelta(days=7)
 
 
-def _money_field(**kwargs: Any) -> forms.DecimalField:
-    return forms.DecimalField(
-        max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES, min_value=Decimal(0), **kwargs
-    )
+_MONEY_FIELDS = ("bet_amount", "max_win_amount")
 
 
 class IssueCardForm(forms.Form):
@@ -35,13 +33,13 @@ class IssueCardForm(forms.Form):
     game_code = forms.ChoiceField(label="Game")
     card_type = forms.TypedChoiceField(coerce=int, label="Card type")
     rounds = forms.IntegerField(min_value=1)
-    bet_amount = _money_field(label="Bet per spin", required=False)
+    bet_amount = AmountField(label="Bet per spin", required=False)
     free_spin_multiple = forms.IntegerField(
         min_value=1, required=False, help_text="Card type 2; simple free spins: 1, 2, 3 or 5."
     )
     lower_multiple = forms.IntegerField(min_value=1, required=False)
     upper_multiple = forms.IntegerField(min_value=1, required=False)
-    max_win_amount = _money_field(
+    max_win_amount = AmountField(
         label="Maximum win", required=False, help_text="Required for operator cards."
     )
     expires_at = forms.DateTimeField(label="Expires (UTC)", help_text="YYYY-MM-DD HH:MM, in UTC.")
@@ -68,6 +66,12 @@ class IssueCardForm(forms.Form):
             raise forms.ValidationError(f"No player {account_id!r}.")
         if player.status == Player.Status.BLOCKED:
             raise forms.ValidationError(f"{account_id} is blocked: no new cards.")
+        # The amounts below are typed in the player's currency; they are cleaned after this.
+        currency = player_currency(player)
+        for name in _MONEY_FIELDS:
+            field = self.fields[name]
+            assert isinstance(field, AmountField)
+            field.currency = currency
         return player
 
     def clean_expires_at(self) -> Any:

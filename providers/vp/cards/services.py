@@ -162,7 +162,7 @@ def card_issue(
         card = OperatorCard.objects.create(
             spin_id=new_spin_id(),
             player=player,
-            currency=_currency_of(player),
+            currency=player_currency(player),
             game_code=game_code,
             card_type=card_type,
             method=method,
@@ -225,7 +225,7 @@ def _check_issue(
         raise CardInputError(f"Unknown issue method {method!r}.")
 
 
-def _currency_of(player: Player) -> str:
+def player_currency(player: Player) -> str:
     return (
         Wallet.objects.filter(player=player)
         .order_by("id")
