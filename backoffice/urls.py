@@ -17,3 +17,8 @@ urlpatterns = [
     path("providers/", include("providers.urls")),
     path("health/", health, name="health"),
 ]
+
+# Error pages inside the admin's layout, with the reason; JSON under /providers/.
+handler403 = "backoffice.error_pages.permission_denied"
+handler404 = "backoffice.error_pages.page_not_found"
+handler500 = "backoffice.error_pages.server_error"
