@@ -1,5 +1,6 @@
 """Load demo data: staff logins, players with balances and sessions, bets in every state."""
 
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -8,8 +9,10 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone
 
-from wallet.models import Player, PlayerSession
+from wallet.models import Bet, BetState, Player, PlayerSession, Provider
+from wallet.selectors import stuck_after_minutes
 from wallet.services import (
     SettledRoundPolicy,
     bet_cancel,
@@ -51,6 +54,7 @@ class Command(BaseCommand):
             if not Player.objects.filter(account_id=account_id).exists():  # re-runs add nothing
                 player_create(account_id=account_id, currency=currency, opening_balance=balance)
         self._bets()
+        self._stuck_examples()
         sessions = self._sessions()
         self.stdout.write(self.style.SUCCESS("Demo data loaded."))
         self.stdout.write(
@@ -156,6 +160,48 @@ class Command(BaseCommand):
             tx_id="demo-tx-1",
             account_id="demo_alice",
             currency="USD",
+        )
+
+    def _stuck_examples(self) -> None:
+        """At least one bet of each stuck kind, so every support filter shows something at once.
+
+        "Flagged for review" (demo-debit-1, cancelled after its payout) and "bet after its
+        cancel" (demo-naga-late) come from ``_bets``. Here: an open bet recorded long enough ago
+        to count as open too long, and one whose provider cancel was answered "try again".
+        """
+        from providers.models import JournalEntry
+
+        # Recorded before the longest "open too long" limit, so it is stuck from the start;
+        # re-runs only move it back again (it is still open: the demo never settles it).
+        limit = max(stuck_after_minutes(p.value) for p in Provider)
+        Bet.objects.filter(provider="buffalo", bet_key="demo-debit-3", state=BetState.OPEN).update(
+            created_at=timezone.now() - timedelta(minutes=limit + 35)
+        )
+        bet_open(
+            provider="buffalo",
+            bet_key="demo-debit-retry",
+            tx_id="demo-tx-retry",
+            amount=Decimal("7.50"),
+            round_id="demo-round-retry",
+            account_id="demo_bob",
+            currency="USD",
+        )
+        # The provider's cancel met a busy wallet and was told to try again (as the Buffalo
+        # adapter journals it); no later cancel closed it, so the bet waits for support.
+        JournalEntry.objects.get_or_create(
+            request_id="demo-cancel-retry-1",
+            defaults={
+                "provider": "buffalo",
+                "action": "cancel",
+                "path": "/providers/buffalo/cancel",
+                "bet_key": "demo-debit-retry",
+                "account_id": "demo_bob",
+                "is_cancel": True,
+                "outcome": "busy",
+                "http_status": 200,
+                "payload": {"transaction_id": "demo-tx-retry", "round_id": "demo-round-retry"},
+                "answer": {"code": "TEMPORARY_ERROR", "message": "try again"},
+            },
         )
 
     def _sessions(self) -> list[str]:
