@@ -23,6 +23,7 @@ from providers.vp.answers import VpStatus
 from providers.vp.crypto import VpCryptoError, decrypt, vp_key
 from providers.wire import WireError, loads_object
 from wallet.services import (
+    Outcome,
     SettledRoundPolicy,
     WalletResult,
     bet_cancel,
@@ -57,8 +58,9 @@ class VpAdapter(ProviderAdapter):
         except signature.SignatureError as exc:
             call.journal.signature_form = signature.SignatureForm.REFUSED
             raise Refused(Rejection.AUTH_FAILED, str(exc)) from exc
-        if form != signature.SignatureForm.ABSENT:
-            _claim_nonce(call)
+        signed = form != signature.SignatureForm.ABSENT
+        if signed:
+            nonces.purge_now_and_then()  # outside the money transaction, which stays short
         call.journal.signature_form = form
         action = payload.get("action")
         if action is None:
@@ -67,9 +69,15 @@ class VpAdapter(ProviderAdapter):
         if handler is None or not isinstance(action, str):
             raise Refused(Rejection.UNKNOWN_ACTION, f"unknown action {str(action)[:40]!r}")
         try:
-            return handler(call, payload, action)
+            answer = handler(call, payload, action)
         except BadInput as exc:
             raise Refused(Rejection.BAD_INPUT, str(exc)) from exc
+        if signed and answer.body["status"] != VpStatus.TRY_AGAIN:
+            # The nonce is spent only with a decision that stands, in its transaction (the
+            # endpoint's held commit), so a resend of a "try again" is processed; a refused
+            # copy rolls back whatever the wallet had done for it.
+            _claim_nonce(call)
+        return answer
 
     def refuse(self, call: InboundCall, kind: Rejection, message: str) -> ProviderAnswer:
         return ProviderAnswer(answers.body(VpStatus.TRY_AGAIN, message, None), 200, kind.value)
@@ -134,10 +142,12 @@ def _note_payload(call: InboundCall, payload: dict[str, Any]) -> None:
 
 def _answer(result: WalletResult, table: dict[Any, VpStatus]) -> ProviderAnswer:
     status = answers.status_for(result.outcome, table)
-    text = answers.error_text(status, result.outcome, result.message)
+    # A busy wallet's message is the database's own text: for the journal, never for VP.
+    detail = result.message if result.outcome == Outcome.BUSY else ""
+    text = answers.error_text(status, result.outcome, "" if detail else result.message)
     # A repeat is journaled "replay:<outcome>", as every provider's is (the journal's filters).
     outcome = ("replay:" if result.replay else "") + result.outcome.value
-    return ProviderAnswer(answers.body(status, text, result.balance), 200, outcome)
+    return ProviderAnswer(answers.body(status, text, result.balance), 200, outcome, error=detail)
 
 
 # --- actions ----------------------------------------------------------------------------------
@@ -180,6 +190,7 @@ def _rollback(call: InboundCall, payload: dict[str, Any], action: str) -> Provid
         tx_id=rollback.bet_id,
         account_id=rollback.account_id,
         settled_policy=settled_policy(),
+        round_id=rollback.round_id,
     )
     return _answer(result, answers.ROLLBACK_CODES)
 

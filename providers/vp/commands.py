@@ -50,6 +50,7 @@ class BetAndSettle:
 class Rollback:
     account_id: str
     bet_id: str
+    round_id: str = ""  # checked against the bet's round: another one is other content
 
 
 Command = BalanceQuery | BetAndSettle | Rollback
@@ -119,11 +120,11 @@ def parse_rollback(payload: dict[str, Any]) -> Rollback:
     # that stands. Refused (9999), VP retries, and no money has moved.
     account_id = fields.text(payload, "uid", max_length=ACCOUNT_ID_MAX)
     bet_id = fields.identifier(payload, "betId", max_length=KEY_MAX)
-    for name in ("roundId", "transferId"):
-        fields.identifier(payload, name, max_length=KEY_MAX, required=False)
+    round_id = fields.identifier(payload, "roundId", max_length=KEY_MAX, required=False)
+    fields.identifier(payload, "transferId", max_length=KEY_MAX, required=False)
     _optional_text(payload, "gameCode", max_length=GAME_CODE_MAX)
     _optional_text(payload, "brand")
-    return Rollback(account_id=account_id, bet_id=bet_id)
+    return Rollback(account_id=account_id, bet_id=bet_id, round_id=round_id)
 
 
 def parse_game_info(payload: dict[str, Any]) -> dict[str, Any]:

@@ -8,7 +8,7 @@ The rules implemented are those of ``../shared/protocols/common.md``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -408,9 +408,25 @@ def _settle_problem(
     earlier = _earlier_win(provider, tx_id)
     if earlier is not None:
         bet_ids = {bet.pk for bet in bets.values()}
-        if earlier[0] in bet_ids and earlier[1] == amount:
+        # A repeat must say what the first settle said: the same bets, amount, player and
+        # currency; anything else is the id reused with other content (common.md).
+        same_owner = player_id is None or all(
+            b.player_id in (None, player_id) for b in bets.values()
+        )
+        same_currency = not currency or all(
+            not b.currency or b.currency == currency for b in bets.values()
+        )
+        if earlier[0] in bet_ids and earlier[1] == amount and same_owner and same_currency:
             return refuse(Outcome.OK, None, replay=True)
-        return refuse(Outcome.MISMATCH, "A settle id was reused with other content.")
+        refused = refuse(
+            Outcome.MISMATCH,
+            f"A settle id was reused with other content (amount {amount}, bets, player or "
+            f"currency; the first paid {earlier[1]}).",
+        )
+        if not same_owner and player_id is not None:
+            # The answer goes to the caller: another player's balance must not reach it.
+            return _requester_answer(Outcome.MISMATCH, player_id, currency, first)
+        return refused
     # A tombstone made by a cancel that named no player has none: it is "cancelled" below, not
     # another player's bet.
     if player_id is not None and any(
@@ -448,17 +464,20 @@ def bet_cancel(
     currency: str | None = None,
     amount: Decimal | None = None,
     settled_policy: SettledRoundPolicy = SettledRoundPolicy.KEEP,
+    round_id: str = "",
 ) -> WalletResult:
     """Undo bet(s) as common.md's cancel rules say, reversing what we stored.
 
     Unknown keys are tombstoned; open debits are refunded; a settled bet-and-settle round is
     kept or reversed by ``settled_policy``; a debit already paid is refused and flagged; a
     repeated cancel is answered with the first decision (``replay``). ``amount``, when the
-    provider sends one, must equal the stored stakes.
+    provider sends one, must equal the stored stakes, also on a repeat; a repeat reusing the
+    first cancel's ``tx_id`` with another amount is an id reused with other content
+    (``MISMATCH``). ``round_id``, when the provider names one, must be the bet's round.
     """
     keys = sorted(set(bet_keys))
     with money_transaction():
-        if len(keys) == 1:
+        if len(keys) == 1 and not round_id:
             # The common case first: an open bet of this player refunded in one statement.
             refunded = refund_open_bet(
                 provider=provider,
@@ -486,6 +505,7 @@ def bet_cancel(
                 state=BetState.TOMBSTONE,
                 cancel_outcome=Outcome.TOMBSTONED,
                 cancelled_at=timezone.now(),
+                details=_cancel_note(tx_id, amount),
             )
             bet, was_created = lock_or_insert_bet(tombstone, known_absent=len(keys) == 1)
             bets[key] = bet
@@ -493,7 +513,7 @@ def bet_cancel(
                 created.add(key)
         main = bets[bet_keys[0]]
         existing = [bets[k] for k in keys if k not in created]
-        problem = _cancel_problem(existing, player_id, currency, amount)
+        problem = _cancel_problem(existing, player_id, currency, amount, tx_id, round_id)
         if problem is not None:
             return problem
         if not created and all(b.cancel_outcome for b in existing):
@@ -504,7 +524,7 @@ def bet_cancel(
                 main,
                 replay=True,
             )
-        outcome, moved = _undo(existing, tx_id, settled_policy)
+        outcome, moved = _undo(existing, tx_id, settled_policy, _cancel_note(tx_id, amount))
         if outcome is None:  # nothing to undo: the keys were unknown and are now tombstones
             outcome = Outcome.TOMBSTONED
         if moved is not None:
@@ -544,7 +564,12 @@ def _player_wallet_id(player_id: int | None, currency: str) -> int | None:
 
 
 def _cancel_problem(
-    existing: list[Bet], player_id: int | None, currency: str | None, amount: Decimal | None
+    existing: list[Bet],
+    player_id: int | None,
+    currency: str | None,
+    amount: Decimal | None,
+    tx_id: str = "",
+    round_id: str = "",
 ) -> WalletResult | None:
     """Why this cancel must not move money (flagging what staff must see), or None."""
     known = [b for b in existing if b.state != BetState.TOMBSTONE]
@@ -554,7 +579,9 @@ def _cancel_problem(
             flag(bet, reason or "")
             save_bet(bet, "needs_review", "review_reason")
         bet = bets[0]
-        return _answer(outcome, bet.wallet_id, bet.currency, bet)
+        # A tombstone holds no wallet: the answer shows its player's, when it names one.
+        wallet_id = bet.wallet_id or _player_wallet_id(bet.player_id, bet.currency)
+        return _answer(outcome, wallet_id, bet.currency, bet)
 
     if player_id is not None:
         others = [b for b in known if b.player_id != player_id]
@@ -565,16 +592,18 @@ def _cancel_problem(
         wrong = [b for b in known if b.currency != currency]
         if wrong:
             return refuse(Outcome.WRONG_CURRENCY, None, wrong)
-    if known and all(b.cancel_outcome for b in existing):
-        return None  # a repeat: answered with the first decision
+    if round_id:
+        elsewhere = [b for b in known if b.round_id and b.round_id != round_id]
+        if elsewhere:
+            reason = f"A cancel named round {round_id!r}, not the bet's {elsewhere[0].round_id!r}."
+            return refuse(Outcome.MISMATCH, reason, elsewhere)
+    if existing and all(b.cancel_outcome for b in existing):
+        return _repeat_problem(existing, known, amount, tx_id, refuse)
     paid = [b for b in known if b.state == BetState.SETTLED and b.kind == BetKind.DEBIT]
     if paid:
         return refuse(Outcome.ALREADY_SETTLED, "A cancel arrived after the bet was paid out.", paid)
     if amount is not None and known:
-        # A refused bet moved nothing, but its row keeps the stake that was asked for: a cancel
-        # of only refused bets (rule 7) is checked against that, not against zero.
-        taken = [b for b in known if b.state != BetState.REFUSED] or known
-        stored = sum((b.stake for b in taken), ZERO)
+        stored = _stored_stake(known)
         if stored != amount:
             return refuse(
                 Outcome.AMOUNT_MISMATCH,
@@ -584,12 +613,75 @@ def _cancel_problem(
     return None
 
 
+def _stored_stake(known: list[Bet]) -> Decimal:
+    """The stake a cancel's amount must equal. A refused bet moved nothing, but its row keeps
+    the stake that was asked for: a cancel of only refused bets (rule 7) is checked against
+    that, not against zero."""
+    taken = [b for b in known if b.state != BetState.REFUSED] or known
+    return sum((b.stake for b in taken), ZERO)
+
+
+def _cancel_note(tx_id: str, amount: Decimal | None) -> dict[str, Any]:
+    """What a cancel carrying an amount said, kept on the bets it moved no money for (a
+    tombstone, a refused bet), so that a repeat saying otherwise can be told apart; a refund's
+    ledger row keeps its own transaction id. Cancels without an amount keep nothing."""
+    if amount is None:
+        return {}
+    return {"cancel": {"tx_id": tx_id, "amount": str(amount)}}
+
+
+_FIRST_REFUND_TX_SQL = (
+    "SELECT provider_tx_id FROM wallet_ledgerentry "
+    "WHERE bet_id = %s AND kind IN ('refund', 'reversal') ORDER BY id LIMIT 1"
+)
+
+
+def _first_cancel(bets: list[Bet]) -> tuple[str, Decimal | None]:
+    """The transaction id of the cancel that decided these bets, and the amount it named when
+    no stake of ours says it (a tombstone); ("", None) when neither was kept."""
+    for bet in bets:
+        note = bet.details.get("cancel") if isinstance(bet.details, dict) else None
+        if isinstance(note, dict):
+            noted = note.get("amount")
+            return str(note.get("tx_id", "")), Decimal(noted) if noted is not None else None
+    for bet in bets:
+        if bet.state == BetState.CANCELLED:
+            row = hot_sql.fetch_one(_FIRST_REFUND_TX_SQL, [bet.pk])
+            if row is not None:
+                return str(row[0]), None
+    return "", None
+
+
+def _repeat_problem(
+    existing: list[Bet],
+    known: list[Bet],
+    amount: Decimal | None,
+    tx_id: str,
+    refuse: Callable[[Outcome, str | None, list[Bet]], WalletResult],
+) -> WalletResult | None:
+    """A cancel of bets already decided is answered with the first decision, unless the amount
+    it names is not the bet's: then it moves nothing, is flagged, and is answered as an id
+    reused with other content when it repeats the first cancel's id (common.md), else as an
+    amount mismatch (cancel rule 1). Only cancels that carry an amount can say otherwise."""
+    if amount is None:
+        return None
+    first_tx, noted = _first_cancel(existing)
+    stored = _stored_stake(known) if known else noted
+    if stored is None or stored == amount:
+        return None
+    if tx_id and tx_id == first_tx:
+        reason = f"The cancel id {tx_id} was repeated with amount {amount}; the bet's is {stored}."
+        return refuse(Outcome.MISMATCH, reason, existing)
+    reason = f"A repeated cancel's amount {amount} differs from the stored stake {stored}."
+    return refuse(Outcome.AMOUNT_MISMATCH, reason, existing)
+
+
 #: What a cancel decides on a bet (state, time, outcome, and any flag raised meanwhile).
 _CANCEL_FIELDS = ("state", "cancelled_at", "cancel_outcome", "needs_review", "review_reason")
 
 
 def _undo(
-    existing: list[Bet], tx_id: str, policy: SettledRoundPolicy
+    existing: list[Bet], tx_id: str, policy: SettledRoundPolicy, note: dict[str, Any]
 ) -> tuple[Outcome | None, Wallet | None]:
     """Refund open bets, keep or reverse settled rounds, note refused ones. Returns the
     strongest outcome and the wallet when money moved (with its new balance).
@@ -632,7 +724,11 @@ def _undo(
         else:  # a settled round under the "keep" policy (paid debits were refused above)
             outcome = Outcome.KEPT
         bet.cancel_outcome = outcome
-        save_bet(bet, *_CANCEL_FIELDS)
+        if note and outcome != Outcome.REVERSED:  # no ledger row keeps this cancel's id
+            bet.details = {**bet.details, **note}
+            save_bet(bet, *_CANCEL_FIELDS, "details")
+        else:
+            save_bet(bet, *_CANCEL_FIELDS)
         decided.append(outcome)
     for strongest in (
         Outcome.CANCELLED,
