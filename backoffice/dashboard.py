@@ -21,6 +21,7 @@ from django.urls import NoReverseMatch, URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 
+from backoffice.display import when
 from backoffice.support_views import money
 from wallet.models import Bet, LedgerEntry, LedgerKind, Player, Provider
 from wallet.selectors import (
@@ -201,7 +202,7 @@ def _cancel_chart(now: datetime) -> dict[str, Any]:
                     "y": height - h,
                     "h": h,
                     "n": n,
-                    "label": f"{hour:%H}:00 to {hour + timedelta(hours=1):%H}:00 UTC: {n} cancels",
+                    "label": f"{when(hour)} to {when(hour + timedelta(hours=1))}: {n} cancels",
                 }
             )
         series.append(
@@ -217,9 +218,30 @@ def _cancel_chart(now: datetime) -> dict[str, Any]:
         "width": CHART_HOURS * (bar_width + gap),
         "height": height,
         "bar_width": bar_width,
-        "first_hour": f"{hours[0]:%H}:00",
-        "last_hour": f"{hours[-1]:%H}:00",
+        "axis": _chart_axis(start, end, bar_width + gap),
     }
+
+
+def _chart_axis(start: datetime, end: datetime, step: float) -> list[dict[str, Any]]:
+    """Ticks under the chart: its start, each midnight it crosses and its end, full dates and
+    times, so "00:00" is never read as the wrong day. ``x`` is the pixel offset of the tick."""
+    ticks = [start]
+    midnight = start.replace(hour=0) + timedelta(days=1)
+    while midnight < end:
+        ticks.append(midnight)
+        midnight += timedelta(days=1)
+    ticks.append(end)
+    hours = (end - start) / timedelta(hours=1)
+    return [
+        {
+            "at": tick,
+            "text": when(tick),
+            "x": round((tick - start) / timedelta(hours=1) * step),
+            "edge": "start" if i == 0 else "end" if i == len(ticks) - 1 else "middle",
+            "percent": round(100 * ((tick - start) / timedelta(hours=1)) / hours, 2),
+        }
+        for i, tick in enumerate(ticks)
+    ]
 
 
 def _finance_links(request: HttpRequest) -> list[dict[str, str]]:

@@ -24,6 +24,7 @@ from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, reverse
 from django.utils.http import urlencode
 
+from backoffice.display import amount_text, code_words, signed_amount_text
 from providers.models import JournalEntry
 from wallet.models import AuditEntry, Bet, BetKind, BetState, LedgerEntry, Wallet
 from wallet.money import InvalidAmount, parse_amount
@@ -43,22 +44,12 @@ DASH = "\u2013"  # shown for "no value"
 
 
 def money(amount: Decimal | str | None, currency: str = "") -> str:
-    """An amount as staff read it: at least 2 decimals, no trailing zeros past them."""
-    if amount is None or amount == "":
-        return DASH
-    value = Decimal(str(amount))
-    text = f"{value:f}"
-    if "." in text:
-        whole, frac = text.split(".")
-        frac = frac.rstrip("0").ljust(2, "0")
-        text = f"{whole}.{frac}"
-    else:
-        text = f"{text}.00"
-    return f"{text} {currency}".strip()
+    """An amount as staff read it: the currency's decimals, then the currency code."""
+    return amount_text(amount, currency)
 
 
 def signed_money(amount: Decimal, currency: str = "") -> str:
-    return ("+" if amount > 0 else "") + money(amount, currency)
+    return signed_amount_text(amount, currency)
 
 
 # --- the actions ------------------------------------------------------------------------------
@@ -297,7 +288,8 @@ def _ledger_text(entry: LedgerEntry) -> str:
         "staff_adjustment": "Staff adjustment",
         "deposit": "Deposit",
     }
-    return f"{names.get(entry.kind, entry.kind)} {signed_money(entry.amount)}"
+    currency = entry.wallet.currency if entry.wallet_id else ""
+    return f"{names.get(entry.kind, entry.kind)} {signed_money(entry.amount, currency)}"
 
 
 def _journal_text(entry: JournalEntry) -> str:
@@ -306,7 +298,7 @@ def _journal_text(entry: JournalEntry) -> str:
 
 
 def _audit_text(entry: AuditEntry) -> str:
-    return f"Staff: {ACTION_LABELS.get(entry.action, entry.action)} by {entry.actor}"
+    return f"Staff: {action_label(entry.action)} by {entry.actor}"
 
 
 def bet_timeline(
@@ -355,6 +347,21 @@ ACTION_LABELS = {
 }
 
 
+def action_label(code: str) -> str:
+    """A staff action's name in words, also for a code this list does not know yet."""
+    return ACTION_LABELS.get(code) or code_words(code)
+
+
+def _change_text(key: str, value: Any, currency: str) -> str:
+    if key in ("balance", "win"):
+        return money(value, currency)
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if key == "state" and value in BetState.values:
+        return BetState(value).label.split(" (")[0].lower()
+    return DASH if value is None else str(value)
+
+
 def audit_changes(entry: AuditEntry, currency: str) -> list[tuple[str, str, str]]:
     """(what, before, after) for each value the action changed."""
     changed = []
@@ -362,15 +369,21 @@ def audit_changes(entry: AuditEntry, currency: str) -> list[tuple[str, str, str]
         before, after = entry.before.get(key), entry.after.get(key)
         if before == after:
             continue
-        if key in ("balance", "win"):
-            before, after = money(before, currency), money(after, currency)
-        changed.append((key.replace("_", " "), str(before), str(after)))
+        changed.append(
+            (
+                key.replace("_", " "),
+                _change_text(key, before, currency),
+                _change_text(key, after, currency),
+            )
+        )
     return changed
 
 
 def bet_detail_context(bet: Bet, request: HttpRequest) -> dict[str, Any]:
     """Everything the bet page shows, in one dict."""
-    ledger = list(LedgerEntry.objects.filter(bet=bet).select_related("staff_user").order_by("id"))
+    ledger = list(
+        LedgerEntry.objects.filter(bet=bet).select_related("staff_user", "wallet").order_by("id")
+    )
     journal_rows = list(
         JournalEntry.objects.filter(provider=bet.provider, bet_key=bet.bet_key).order_by(
             "-created_at", "-id"
@@ -390,8 +403,8 @@ def bet_detail_context(bet: Bet, request: HttpRequest) -> dict[str, Any]:
         "ledger": [
             {
                 "entry": e,
-                "amount": signed_money(e.amount, ""),
-                "balance_after": money(e.balance_after),
+                "amount": signed_money(e.amount, bet.currency),
+                "balance_after": money(e.balance_after, bet.currency),
             }
             for e in ledger
         ],
@@ -404,7 +417,7 @@ def bet_detail_context(bet: Bet, request: HttpRequest) -> dict[str, Any]:
         "audit": [
             {
                 "entry": e,
-                "what": ACTION_LABELS.get(e.action, e.action),
+                "what": action_label(e.action),
                 "changes": audit_changes(e, bet.currency),
             }
             for e in audit
@@ -480,11 +493,12 @@ def player_activity_context(player_id: int) -> dict[str, Any]:
             for e in ledger
         ],
         "player_journal": journal,
-        "player_audit": list(
-            AuditEntry.objects.filter(player=player)
+        "player_audit": [
+            {"entry": e, "what": action_label(e.action)}
+            for e in AuditEntry.objects.filter(player=player)
             .select_related("actor", "bet")
             .order_by("-id")[:PLAYER_ROWS_SHOWN]
-        ),
+        ],
         "player_bets_url": bets_url,
         "player_journal_url": _player_journal_url(player.account_id),
     }

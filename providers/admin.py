@@ -25,6 +25,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 from django.utils.http import urlencode
 
+from backoffice.display import UtcTimesMixin
 from providers.base import Rejection
 from providers.models import JournalEntry
 from wallet.admin import BoundedPaginator
@@ -129,8 +130,12 @@ class PlayerFilter(ExactValueFilter):
 
 
 @admin.register(JournalEntry)
-class JournalEntryAdmin(admin.ModelAdmin):
-    """Every provider request and our answer. Nobody adds, edits or deletes a row here."""
+class JournalEntryAdmin(UtcTimesMixin, admin.ModelAdmin):
+    """Every provider request and our answer. Nobody adds, edits or deletes a row here.
+
+    The list keeps what support reads to follow a bet (when, who, what, the answer); HTTP
+    status, latency and the caller's address are on each request's page.
+    """
 
     list_display = (
         "created_at",
@@ -140,10 +145,10 @@ class JournalEntryAdmin(admin.ModelAdmin):
         "account_id",
         "outcome",
         "answer_code",
-        "http_status",
-        "latency_ms",
-        "client_ip",
     )
+    # The list's count reads "13 requests" (the model's plural, "request journal", does not
+    # count); ``admin/pagination.html`` uses these names.
+    list_count_names = ("request", "requests")
     list_filter = (
         ProviderFilter,
         ActionFilter,

@@ -24,6 +24,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
 
+from backoffice.display import DASH, UtcTimesMixin, amount_text, when
 from wallet.models import (
     AuditEntry,
     Bet,
@@ -62,7 +63,7 @@ class BoundedPaginator(Paginator):
         return self._bounded > self.limit
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(UtcTimesMixin, admin.ModelAdmin):
     """Viewable by staff with the view permission; never added, changed or deleted here."""
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -92,17 +93,25 @@ class ProviderFilter(admin.SimpleListFilter):
 
 class WalletInline(admin.TabularInline):
     model = Wallet
-    fields = ("currency", "balance", "updated_at")
+    fields = ("currency", "balance_shown", "updated_shown")
     readonly_fields = fields
     extra = 0
     can_delete = False
+
+    @admin.display(description="balance")
+    def balance_shown(self, wallet: Wallet) -> str:
+        return amount_text(wallet.balance, wallet.currency)
+
+    @admin.display(description="updated at")
+    def updated_shown(self, wallet: Wallet) -> str:
+        return when(wallet.updated_at)
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
 
 @admin.register(Player)
-class PlayerAdmin(admin.ModelAdmin):
+class PlayerAdmin(UtcTimesMixin, admin.ModelAdmin):
     """The player lookup: search by exact account id; the page shows wallets and activity."""
 
     list_display = ("account_id", "status", "created_at")
@@ -140,7 +149,8 @@ class PlayerAdmin(admin.ModelAdmin):
 
 @admin.register(Wallet)
 class WalletAdmin(ReadOnlyAdmin):
-    list_display = ("player", "currency", "balance", "updated_at")
+    list_display = ("player", "currency", "balance_shown", "updated_at")
+    fields = ("player", "currency", "balance_shown", "updated_at")
     list_filter = ("currency",)
     search_fields = ("=player__account_id",)
     list_select_related = ("player",)
@@ -148,15 +158,40 @@ class WalletAdmin(ReadOnlyAdmin):
     show_full_result_count = False
     show_facets = ShowFacets.NEVER
 
+    @admin.display(description="balance", ordering="balance")
+    def balance_shown(self, wallet: Wallet) -> str:
+        return amount_text(wallet.balance, wallet.currency)
+
+
+def ledger_title(entry: LedgerEntry) -> str:
+    """ "Deposit 1000.00 USD to demo_alice": what a ledger row did, in words."""
+    wallet = entry.wallet
+    amount = amount_text(abs(entry.amount), wallet.currency)
+    towards = "from" if entry.amount < 0 else "to"
+    return f"{entry.get_kind_display()} {amount} {towards} {wallet.player.account_id}"
+
 
 @admin.register(LedgerEntry)
 class LedgerEntryAdmin(ReadOnlyAdmin):
+    """Money movements. The list keeps what support compares with a provider's records; the
+    provider, the staff user and the reason are on each row's page."""
+
     list_display = (
+        "created_at",
+        "player",
+        "kind",
+        "amount_shown",
+        "balance_after_shown",
+        "bet",
+        "provider_tx_id",
+    )
+    fields = (
+        "title",
         "created_at",
         "wallet",
         "kind",
-        "amount",
-        "balance_after",
+        "amount_shown",
+        "balance_after_shown",
         "provider",
         "provider_tx_id",
         "bet",
@@ -170,6 +205,36 @@ class LedgerEntryAdmin(ReadOnlyAdmin):
     show_full_result_count = False
     show_facets = ShowFacets.NEVER
     ordering = ("-id",)
+
+    @admin.display(description="entry")
+    def title(self, entry: LedgerEntry) -> str:
+        return ledger_title(entry)
+
+    @admin.display(description="player", ordering="wallet__player__account_id")
+    def player(self, entry: LedgerEntry) -> str:
+        return entry.wallet.player.account_id
+
+    @admin.display(description="amount", ordering="amount")
+    def amount_shown(self, entry: LedgerEntry) -> str:
+        return amount_text(entry.amount, entry.wallet.currency)
+
+    @admin.display(description="balance after")
+    def balance_after_shown(self, entry: LedgerEntry) -> str:
+        return amount_text(entry.balance_after, entry.wallet.currency)
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        entry = self.get_object(request, unquote(object_id))
+        extra = dict(extra_context or {})
+        if entry is not None:
+            # The page's heading and breadcrumb name the row in words, not by its __str__.
+            extra["subtitle"] = ledger_title(entry)
+        return super().change_view(request, object_id, form_url, extra)
 
 
 class StuckFilter(admin.SimpleListFilter):
@@ -205,7 +270,7 @@ class BetAdmin(ReadOnlyAdmin):
         "stake_shown",
         "win_shown",
         "state_shown",
-        "needs_review",
+        "review_shown",
         "created_at",
     )
     list_filter = (
@@ -237,6 +302,16 @@ class BetAdmin(ReadOnlyAdmin):
         from backoffice.support_views import money
 
         return money(bet.win, bet.currency)
+
+    @admin.display(description="review", ordering="-needs_review")
+    def review_shown(self, bet: Bet) -> str:
+        # Not Django's boolean icons: a green tick on a flagged bet read as "all fine".
+        if not bet.needs_review:
+            return DASH
+        return format_html(
+            '<span class="badge badge-stuck" title="{}">needs review</span>',
+            bet.review_reason or "flagged for review",
+        )
 
     @admin.display(description="state", ordering="state")
     def state_shown(self, bet: Bet) -> str:
@@ -313,6 +388,7 @@ class BetAdmin(ReadOnlyAdmin):
 @admin.register(PlayerSession)
 class PlayerSessionAdmin(ReadOnlyAdmin):
     list_display = ("player", "provider", "currency", "created_at", "expires_at", "revoked_at")
+    fields = ("player", "provider", "currency", "created_at", "expires_at", "revoked_at")
     list_filter = ("provider",)
     search_fields = ("=player__account_id",)
     exclude = ("token",)  # a live token is a credential
@@ -338,9 +414,23 @@ class AuditEntryAdmin(ReadOnlyAdmin):
 
     @admin.display(description="what", ordering="action")
     def what(self, entry: AuditEntry) -> str:
-        from backoffice.support_views import ACTION_LABELS
+        from backoffice.support_views import action_label
 
-        return ACTION_LABELS.get(entry.action, entry.action)
+        return action_label(entry.action)
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        entry = self.get_object(request, unquote(object_id))
+        extra = dict(extra_context or {})
+        if entry is not None:
+            # Named in words ("Cancel and refund by sam"), not by the action's code.
+            extra["subtitle"] = f"{self.what(entry)} by {entry.actor} at {when(entry.created_at)}"
+        return super().change_view(request, object_id, form_url, extra)
 
     @admin.display(description="bet", ordering="bet")
     def bet_link(self, entry: AuditEntry) -> str:
@@ -363,7 +453,7 @@ class AuditEntryAdmin(ReadOnlyAdmin):
 
 
 @admin.register(StaffLoginFailure)
-class StaffLoginFailureAdmin(admin.ModelAdmin):
+class StaffLoginFailureAdmin(UtcTimesMixin, admin.ModelAdmin):
     """Failed admin logins; deleting a user's rows (superusers) lifts a lockout early."""
 
     list_display = ("created_at", "username", "client_ip")

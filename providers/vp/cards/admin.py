@@ -21,7 +21,8 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
 
-from providers.vp.api_client import VpClient
+from backoffice.display import DASH, UtcTimesMixin, amount_text, when
+from providers.vp.api_client import VpClient, VpOutcome
 from providers.vp.cards import selectors
 from providers.vp.cards.catalog import fetch_templates
 from providers.vp.cards.forms import CancelReasonForm, IssueCardForm
@@ -53,15 +54,56 @@ _CARD_FIELDS = (
     "card_type",
     "method",
     "rounds",
-    "bet_amount",
+    "bet_shown",
     "free_spin_multiple",
     "lower_multiple",
     "upper_multiple",
-    "max_win_amount",
+    "max_win_shown",
     "expires_at",
 )
-_STATUS_FIELDS = ("status", "last_vp_code", "last_message", "journal")
-_USE_FIELDS = ("spins_played", "win_total", "usage_refreshed_at", "bets_using_card")
+_STATUS_FIELDS = ("status", "last_message_shown", "last_vp_code", "last_message_raw", "journal")
+
+#: What VP's last answer means for support, by VP code (``VpCode``) ...
+_VP_CODE_SENTENCES: dict[int, str] = {
+    0: "VP accepted the last request.",
+    4: "VP says this card does not exist there or is already finished (cancelled or used up).",
+    5: "VP does not know this game.",
+    7: "VP had an internal error. Try again later; if it keeps happening, contact VP.",
+    8: "VP does not know this player.",
+    10: "VP says our operator account is unknown or blocked. Tell the engineers.",
+    11: "VP refused the details of the request. Tell the engineers.",
+    20: "The player's wallet at VP was busy (a game in progress). Try again in a few minutes.",
+    77: "Too many requests to VP at once. Try again in a minute.",
+    78: "VP already has a card with this spin id.",
+    83: "VP refused our credentials. Tell the engineers.",
+    84: "VP could not read our request (keys differ). Tell the engineers.",
+    85: "VP's keys for our account are not set up. Tell the engineers.",
+    86: "VP does not allow this game for our account.",
+}
+#: ... or, when VP gave no code, by what went wrong before it answered.
+_OUTCOME_SENTENCES: dict[str, str] = {
+    VpOutcome.TIMEOUT: "VP did not answer in time. The request may have reached VP.",
+    VpOutcome.CONNECTION_LOST: "The connection to VP broke. The request may have reached VP.",
+    VpOutcome.UNREACHABLE: "VP could not be reached. Nothing was sent; try again later.",
+    VpOutcome.BAD_ANSWER: "VP's answer could not be read. Tell the engineers if it repeats.",
+    VpOutcome.NOT_CONFIGURED: "VP is not set up on this server. Nothing was sent.",
+    VpOutcome.UNKNOWN_CODE: "VP answered with a code we do not know. Tell the engineers.",
+}
+
+
+def card_message_text(card: OperatorCard) -> str:
+    """VP's last answer about the card as a sentence; the raw text stays on the card's page."""
+    if not card.last_message and card.last_vp_code is None:
+        return "No answer from VP yet."
+    if card.last_vp_code is not None:
+        return _VP_CODE_SENTENCES.get(
+            card.last_vp_code, f"VP answered code {card.last_vp_code}. Tell the engineers."
+        )
+    outcome = card.last_message.split(":", 1)[0].strip()
+    return _OUTCOME_SENTENCES.get(outcome, "The last call to VP failed. Tell the engineers.")
+
+
+_USE_FIELDS = ("spins_played", "win_total_shown", "usage_refreshed_at", "bets_using_card")
 _WHO_FIELDS = (
     "issued_by",
     "issue_reason",
@@ -99,20 +141,18 @@ class PlayerAccountFilter(admin.SimpleListFilter):
 
 
 @admin.register(OperatorCard)
-class OperatorCardAdmin(admin.ModelAdmin):
+class OperatorCardAdmin(UtcTimesMixin, admin.ModelAdmin):
+    # What support reads to answer a player; who issued it, when, and VP's ids are on the page.
     list_display = (
         "spin_id",
         "player",
         "game_code",
         "card_type",
         "rounds",
-        "bet_amount",
+        "bet_shown",
         "status",
-        "spins_played",
-        "win_total",
+        "use_shown",
         "expires_at",
-        "created_at",
-        "issued_by",
     )
     list_filter = (
         "status",
@@ -143,6 +183,11 @@ class OperatorCardAdmin(admin.ModelAdmin):
     def has_cancel_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("operator_cards.cancel_operatorcard")
 
+    def has_refresh_permission(self, request: HttpRequest) -> bool:
+        # Refreshing may change a card's status, so it is for the roles that change cards
+        # (issue or cancel), not for Read-only or Finance, who may only look.
+        return self.has_issue_permission(request) or self.has_cancel_permission(request)
+
     def has_add_permission(self, request: HttpRequest) -> bool:
         return self.has_issue_permission(request)  # "add" is the issue form
 
@@ -153,6 +198,35 @@ class OperatorCardAdmin(admin.ModelAdmin):
         return False
 
     # --- computed fields -------------------------------------------------------------------------
+
+    @admin.display(description="bet per spin", ordering="bet_amount")
+    def bet_shown(self, card: OperatorCard) -> str:
+        return amount_text(card.bet_amount, card.currency) if card.bet_amount is not None else DASH
+
+    @admin.display(description="max win")
+    def max_win_shown(self, card: OperatorCard) -> str:
+        if card.max_win_amount is None:
+            return DASH
+        return amount_text(card.max_win_amount, card.currency)
+
+    @admin.display(description="win total")
+    def win_total_shown(self, card: OperatorCard) -> str:
+        return amount_text(card.win_total, card.currency)
+
+    @admin.display(description="use", ordering="spins_played")
+    def use_shown(self, card: OperatorCard) -> str:
+        won = amount_text(card.win_total, card.currency)
+        return f"{card.spins_played} of {card.rounds} spins, won {won}"
+
+    @admin.display(description="last message")
+    def last_message_shown(self, card: OperatorCard) -> str:
+        return card_message_text(card)
+
+    @admin.display(description="VP's last answer, as received (for engineers)")
+    def last_message_raw(self, card: OperatorCard) -> str:
+        if not card.last_message:
+            return DASH
+        return format_html('<span class="vp-raw">{}</span>', card.last_message)
 
     @admin.display(description="VP bets that used it")
     def bets_using_card(self, card: OperatorCard) -> str:
@@ -167,8 +241,8 @@ class OperatorCardAdmin(admin.ModelAdmin):
                     reverse("admin:wallet_bet_change", args=[b.pk]),
                     b.bet_key,
                     b.get_state_display(),
-                    b.win,
-                    b.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+                    amount_text(b.win, b.currency),
+                    when(b.created_at),
                 )
                 for b in bets
             ),
@@ -185,7 +259,7 @@ class OperatorCardAdmin(admin.ModelAdmin):
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             (
                 (
-                    c.at.strftime("%Y-%m-%d %H:%M:%S"),
+                    when(c.at),
                     c.get_from_status_display() or "-",
                     c.get_to_status_display(),
                     c.actor or "system",
@@ -197,7 +271,7 @@ class OperatorCardAdmin(admin.ModelAdmin):
             ),
         )
         return format_html(
-            '<table id="card-history"><tr><th>when (UTC)</th><th>from</th><th>to</th>'
+            '<table id="card-history"><tr><th>when</th><th>from</th><th>to</th>'
             "<th>who</th><th>why</th><th>VP code</th><th>VP logUUID</th></tr>{}</table>",
             rows,
         )
@@ -323,7 +397,7 @@ class OperatorCardAdmin(admin.ModelAdmin):
                 continue
             self._tell(request, result)
 
-    @admin.action(description="Refresh use and wins from VP's bets", permissions=["view"])
+    @admin.action(description="Refresh use and wins from VP's bets", permissions=["refresh"])
     def refresh_usage(self, request: HttpRequest, queryset: QuerySet[OperatorCard]) -> None:
         changed = card_refresh_usage(cards=queryset.select_related("player"))
         self.message_user(request, f"Use refreshed; {changed} card(s) changed status.")

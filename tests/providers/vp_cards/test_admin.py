@@ -82,9 +82,10 @@ def test_a_viewer_sees_cards_but_no_issue_or_cancel(
     page = client.get(CHANGELIST)
     assert page.status_code == 200 and issued_card.spin_id in page.content.decode()
     assert "Issue a card" not in page.content.decode()
-    actions = [name for name, _ in page.context["action_form"].fields["action"].choices]
-    assert "cancel_cards" not in actions and "resend_issue" not in actions
-    assert "refresh_usage" in actions
+    # No action at all: even "Refresh use and wins" may change a card's status, so it is for
+    # the roles that change cards (tests/admin/test_readable_pages.py checks each role).
+    assert page.context["action_form"] is None
+    assert 'name="action"' not in page.content.decode()
     detail = client.get(change_url(issued_card))
     assert detail.status_code == 200 and "Cancel this card at VP" not in detail.content.decode()
     assert "Status history" in detail.content.decode()  # the history inline is visible
@@ -361,17 +362,16 @@ def test_cancel_one_card_from_its_page(fake_vp: FakeVp, issued_card: OperatorCar
 
 
 def test_the_card_page_shows_its_bets_and_calls(
-    fake_vp: FakeVp, issued_card: OperatorCard, viewer: Any
+    fake_vp: FakeVp, issued_card: OperatorCard, viewer: Any, support: Any
 ) -> None:
     from tests.providers.vp_cards.test_usage import vp_spin
 
     vp_spin("spin-1", [issued_card.spin_id], "7.25")
-    client = as_user(viewer)
-    response = client.post(
+    response = as_user(support).post(
         CHANGELIST, {"action": "refresh_usage", ACTION_CHECKBOX_NAME: [issued_card.pk]}, follow=True
     )
     assert "1 card(s) changed status" in messages_of(response)[0]
-    page = client.get(change_url(issued_card)).content.decode()
+    page = as_user(viewer).get(change_url(issued_card)).content.decode()
     assert "spin-1" in page and "7.25" in page
     assert f"?q={issued_card.spin_id}" in page
     assert status(issued_card) == CardStatus.IN_USE
