@@ -232,16 +232,24 @@ def _chart_axis(start: datetime, end: datetime, step: float) -> list[dict[str, A
         midnight += timedelta(days=1)
     ticks.append(end)
     hours = (end - start) / timedelta(hours=1)
+    width = hours * step
+    # A middle tick's label (on the second line) is centred under it, except near an end,
+    # where it would stick out of the chart: there it starts, or ends, at the tick.
     return [
         {
             "at": tick,
             "text": when(tick),
             "x": round((tick - start) / timedelta(hours=1) * step),
             "edge": "start" if i == 0 else "end" if i == len(ticks) - 1 else "middle",
+            "align": _align((tick - start) / timedelta(hours=1) * step, width),
             "percent": round(100 * ((tick - start) / timedelta(hours=1)) / hours, 2),
         }
         for i, tick in enumerate(ticks)
     ]
+
+
+def _align(x: float, width: float, room: float = 80) -> str:
+    return "left" if x < room else "right" if x > width - room else "center"
 
 
 def _finance_links(request: HttpRequest) -> list[dict[str, str]]:

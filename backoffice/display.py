@@ -74,15 +74,13 @@ def _is_time_field(model: type[models.Model], name: Any) -> bool:
     return isinstance(field, models.DateTimeField)
 
 
-class UtcTimesMixin:
+class UtcTimesMixin(admin.ModelAdmin):  # type: ignore[type-arg]
     """Shows every date-time model field in the back office's format, in lists and detail.
 
     Django formats them by locale ("Dec. 6, 2026, 6:40 p.m.": minutes only, no zone). Each
     date-time name in ``list_display`` and in the read-only fields of a detail page is replaced
     by a column that formats it with ``when``, keeping its label and its sorting.
     """
-
-    model: type[models.Model]
 
     def _time_column(self, name: str) -> Callable[[Any], str]:
         columns: dict[str, Callable[[Any], str]] = self.__dict__.setdefault("_time_columns", {})
@@ -109,20 +107,20 @@ class UtcTimesMixin:
     def _time_fields(self) -> list[str]:
         return [f.name for f in self.model._meta.fields if isinstance(f, models.DateTimeField)]
 
-    def get_list_display(self, request: HttpRequest) -> Sequence[Any]:
-        return self._with_times(super().get_list_display(request))  # type: ignore[misc]
+    def get_list_display(self, request: HttpRequest) -> Any:
+        return self._with_times(super().get_list_display(request))
 
-    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Sequence[Any]:
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         # The formatted columns are read-only fields, so that a detail page may show them.
-        own = list(super().get_readonly_fields(request, obj))  # type: ignore[misc]
+        own = list(super().get_readonly_fields(request, obj))
         return own + [self._time_column(name) for name in self._time_fields()]
 
-    def get_fields(self, request: HttpRequest, obj: Any = None) -> Sequence[Any]:
-        fields = super().get_fields(request, obj)  # type: ignore[misc]
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        fields = super().get_fields(request, obj)
         return self._with_times(fields, self._shown_read_only(request, obj))
 
-    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> list[Any]:
-        fieldsets = super().get_fieldsets(request, obj)  # type: ignore[misc]
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
+        fieldsets = super().get_fieldsets(request, obj)
         readonly = self._shown_read_only(request, obj)
         return [
             (title, {**options, "fields": self._with_times(options["fields"], readonly)})
@@ -131,8 +129,8 @@ class UtcTimesMixin:
 
     def _shown_read_only(self, request: HttpRequest, obj: Any) -> set[Any]:
         """The date-time names shown read-only on this page (all of them on a view-only page)."""
-        if obj is not None and not self.has_change_permission(request, obj):  # type: ignore[attr-defined]
+        if obj is not None and not self.has_change_permission(request, obj):
             return set(self._time_fields())
-        declared = set(super().get_readonly_fields(request, obj))  # type: ignore[misc]
+        declared = set(super().get_readonly_fields(request, obj))
         editable = {f.name for f in self.model._meta.fields if f.editable}
         return {name for name in self._time_fields() if name in declared or name not in editable}

@@ -182,7 +182,7 @@ class LedgerEntryAdmin(ReadOnlyAdmin):
         "kind",
         "amount_shown",
         "balance_after_shown",
-        "bet",
+        "bet_link",
         "provider_tx_id",
     )
     fields = (
@@ -209,6 +209,14 @@ class LedgerEntryAdmin(ReadOnlyAdmin):
     @admin.display(description="entry")
     def title(self, entry: LedgerEntry) -> str:
         return ledger_title(entry)
+
+    @admin.display(description="bet", ordering="bet")
+    def bet_link(self, entry: LedgerEntry) -> str:
+        # A link to the bet's page, and a cell that may wrap (Django keeps FK cells on one line).
+        if entry.bet_id is None:
+            return DASH
+        url = reverse("admin:wallet_bet_change", args=[entry.bet_id])
+        return format_html('<a href="{}">{}</a>', url, entry.bet)
 
     @admin.display(description="player", ordering="wallet__player__account_id")
     def player(self, entry: LedgerEntry) -> str:
