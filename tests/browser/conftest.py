@@ -107,3 +107,50 @@ def screenshot(page: Page) -> Callable[[str], Path]:
         return path
 
     return _shot
+
+
+LAPTOP = {"width": 1366, "height": 768}
+DOCS_IMG = Path(__file__).resolve().parents[2] / "docs" / "img"
+
+
+@pytest.fixture
+def laptop_page(browser: Browser, live_server: Any) -> Iterator[Page]:
+    """A page the size of the laptops support uses (1366x768): what the layout must fit."""
+    context = browser.new_context(base_url=live_server.url, viewport=LAPTOP)
+    page = context.new_page()
+    page.set_default_timeout(15000)
+    yield page
+    context.close()
+
+
+def log_in(page: Page, username: str, password: str) -> None:
+    """Log in through the admin's real login form (the session stays in the page's context)."""
+    page.goto("/admin/login/?next=/admin/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", password)
+    page.click("input[type=submit]")
+    page.wait_for_load_state()
+    assert "/admin/login/" not in page.url, f"{username} could not log in"
+
+
+def save_doc_image(page: Page, name: str, *, full_page: bool = True) -> Path:
+    """A screenshot for the support guide (docs/img/<name>.png, committed with the docs)."""
+    DOCS_IMG.mkdir(parents=True, exist_ok=True)
+    path = DOCS_IMG / f"{name}.png"
+    page.screenshot(path=str(path), full_page=full_page)
+    return path
+
+
+def ensure_all_roles() -> None:
+    """The role groups with their card permissions too (a transactional test flushed both)."""
+    from importlib import import_module
+    from types import SimpleNamespace
+
+    from django.apps import apps
+    from django.db import connection
+
+    from tests.admin.conftest import ensure_roles
+
+    ensure_roles()
+    cards = import_module("providers.vp.cards.migrations.0002_card_roles")
+    cards.forward(apps, SimpleNamespace(connection=connection))
