@@ -12,7 +12,8 @@ from wallet.forms import AmountField
 from wallet.models import Provider
 from wallet.reconciliation.diff import DiffOptions, SignConvention, parse_status_words
 from wallet.reconciliation.filters import DateBasis, ReconciliationFilter
-from wallet.reconciliation.statement import DELIMITERS, ColumnMapping
+from wallet.reconciliation.statement import DELIMITERS, MAX_CELL_CHARS, ColumnMapping
+from wallet.reconciliation.uploads import statement_max_bytes
 
 _CURRENCY = re.compile(r"^[A-Z0-9]{2,10}$")
 
@@ -125,6 +126,13 @@ class DiffForm(FilterForm):
         provider.choices = [("", "---------"), *Provider.choices]
         self.fields["date_from"].required = True
         self.fields["date_to"].required = True
+        # The limits, said where the file is chosen (the size is a setting, read per request).
+        self.fields["statement"].help_text = (
+            f"The provider's statement, as a CSV file of at most "
+            f"{statement_max_bytes() / (1024 * 1024):.1f} MB ({statement_max_bytes():,} bytes). "
+            f"A line with a cell longer than {MAX_CELL_CHARS:,} characters, or an amount it "
+            "cannot read, is listed as unreadable."
+        )
 
     def clean_currency(self) -> str:
         currency = super().clean_currency()

@@ -9,22 +9,40 @@ is known; accounting negatives ``(12.50)`` and trailing minus ``12.50-``; a lead
 
 Refused, with a message that says why: workbooks (.xlsx, .xls), PDFs, HTML and other binary
 files; a file without the mapped columns. A line whose amount or id cannot be read is kept
-as a problem for the report, never guessed.
+as a problem for the report, never guessed: also a line csv cannot split (a cell longer than
+``MAX_CELL_CHARS``), an id longer than any of ours, an amount longer than ``MAX_AMOUNT_CHARS``
+or larger than the ledger's column holds.
+
+The rows are read one at a time from the text (no list of every row, no second copy of the
+file split into lines), and the usual amount (``-1234.50``) is read by one compiled pattern.
 """
 
 from __future__ import annotations
 
 import codecs
 import csv
+import functools
 import io
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
-from wallet.models import MONEY_PLACES
+from wallet.models import MONEY_DIGITS, MONEY_PLACES
 
 DELIMITERS = {"comma": ",", "semicolon": ";", "tab": "\t", "pipe": "|"}
 HEADER_SEARCH_ROWS = 20
+#: csv's own field limit (``csv.field_size_limit()``'s default), named: a longer cell makes
+#: its line unreadable instead of failing the whole file.
+MAX_CELL_CHARS = 131_072
+#: Our ``provider_tx_id`` column: a longer id cannot be one of ours.
+MAX_ID_CHARS = 128
+#: Longer than any amount written with separators and 6 decimals; longer is not an amount.
+MAX_AMOUNT_CHARS = 64
+#: Digits before the point that ``numeric(20,6)`` holds.
+MAX_WHOLE_DIGITS = MONEY_DIGITS - MONEY_PLACES
+#: Text searched for the ``sep=`` line and the delimiter: the first lines are in it.
+_HEAD_CHARS = 256 * 1024
 
 #: Column names tried, in order, when the form leaves a mapping blank (compared without case,
 #: spaces or punctuation).
@@ -49,6 +67,10 @@ FIELD_LABELS = {"tx_id": "transaction id", "amount": "amount", "status": "status
 
 _SCIENTIFIC_ID = re.compile(r"^\d+(?:[.,]\d+)?[eE]\+?\d+$")
 _SPACES = str.maketrans("", "", " \u00a0\u202f\u2009")
+
+
+#: A file line, its cells (None when csv could not read them) and why not.
+_Row = tuple[int, list[str] | None, str]
 
 
 class StatementError(ValueError):
@@ -129,18 +151,32 @@ def decode_statement(data: bytes) -> tuple[str, str]:
 
 
 def _split(text: str, delimiter: str) -> list[list[str]]:
-    return list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    """The rows of a sample; rows csv cannot read are left out (the full read reports them)."""
+    return [row for _, row, _ in _rows(text, delimiter, 1) if row is not None]
 
 
-def _numbered_rows(text: str, delimiter: str, first_line: int) -> list[tuple[int, list[str]]]:
-    """Non-blank rows with the file line each starts on (a quoted cell may span lines)."""
+def _rows(text: str, delimiter: str, first_line: int) -> Iterator[_Row]:
+    """Non-blank rows with the file line each starts on (a quoted cell may span lines), one at a
+    time; a row csv cannot read comes as (line, None, why) and the reading goes on after it."""
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    numbered, next_line = [], first_line
-    for row in reader:
-        if any(cell.strip() for cell in row):
-            numbered.append((next_line, row))
+    next_line = first_line
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            yield next_line, None, _csv_problem(exc)
+        else:
+            if "".join(row).strip():
+                yield next_line, row, ""
         next_line = first_line + reader.line_num
-    return numbered
+
+
+def _csv_problem(exc: csv.Error) -> str:
+    if "field larger than field limit" in str(exc):
+        return f"a cell on this line is longer than {MAX_CELL_CHARS:,} characters"
+    return f"the line cannot be read as CSV ({exc})"
 
 
 def _guess_delimiter(lines: list[str]) -> str:
@@ -188,16 +224,26 @@ def read_statement(
 ) -> Statement:
     """Parse a statement file; raises ``StatementError`` when it cannot be used at all."""
     text, encoding = decode_statement(data)
-    lines = text.splitlines()
+    head = text[:_HEAD_CHARS].splitlines(keepends=True)
     first_line = 1
-    first = lines[0].strip() if lines else ""
+    first = head[0].strip() if head else ""
     if re.fullmatch(r'"?sep=(.)"?', first):
         delimiter = delimiter or first.split("=", 1)[1].strip('"')[:1]
-        text = "\n".join(lines[1:])
-        lines, first_line = lines[1:], 2
-    delimiter = delimiter or _guess_delimiter(lines)
-    numbered = _numbered_rows(text, delimiter, first_line)
-    if not numbered or max(len(row) for _, row in numbered[:HEADER_SEARCH_ROWS]) < 3:
+        text = text[len(head[0]) :]
+        head, first_line = head[1:], 2
+    delimiter = delimiter or _guess_delimiter(
+        [line.rstrip("\r\n") for line in head[: HEADER_SEARCH_ROWS + 10]]
+    )
+    rows = _rows(text, delimiter, first_line)
+    head_rows: list[_Row] = []  # the first rows, where the header is, and lines csv refused
+    numbered: list[tuple[int, list[str]]] = []
+    for line_no, row, why in rows:
+        head_rows.append((line_no, row, why))
+        if row is not None:
+            numbered.append((line_no, row))
+            if len(numbered) == HEADER_SEARCH_ROWS:
+                break
+    if not numbered or max(len(row) for _, row in numbered) < 3:
         raise StatementError(
             "No table with at least 3 columns was found: this is not a CSV statement, or its "
             "delimiter is not comma, semicolon, tab or pipe."
@@ -206,7 +252,13 @@ def read_statement(
     used = {name: numbered[header_at][1][index] for name, index in columns.items()}
     statement = Statement(encoding, delimiter, numbered[header_at][1], used)
     width = len(statement.columns)
-    for line_no, row in numbered[header_at + 1 :]:
+    header_line = numbered[header_at][0]
+    after_header = (entry for entry in head_rows if entry[0] > header_line)
+    for line_no, maybe_row, why in _chain(after_header, rows):
+        if maybe_row is None:
+            statement.problems.append(LineProblem(line_no, why))
+            continue
+        row = maybe_row
         if len(row) > width and any(cell.strip() for cell in row[width:]):
             statement.problems.append(
                 LineProblem(
@@ -218,6 +270,11 @@ def read_statement(
             continue
         _read_line(statement, line_no, row, columns, decimal_separator)
     return statement
+
+
+def _chain(*parts: Iterator[_Row]) -> Iterator[_Row]:
+    for part in parts:
+        yield from part
 
 
 def _find_header(
@@ -259,6 +316,15 @@ def _read_line(
     if not tx_id:
         statement.problems.append(LineProblem(line_no, "no transaction id"))
         return
+    if len(tx_id) > MAX_ID_CHARS:
+        statement.problems.append(
+            LineProblem(
+                line_no,
+                f"the id {_shown(tx_id)} is {len(tx_id):,} characters long; none of ours is "
+                f"longer than {MAX_ID_CHARS}",
+            )
+        )
+        return
     if _SCIENTIFIC_ID.match(tx_id):
         statement.problems.append(
             LineProblem(
@@ -287,10 +353,32 @@ def _clean_text(cell: str) -> str:
     return text
 
 
+def _shown(raw: str) -> str:
+    """A cell as quoted in a message: a cell can be 131,072 characters long, a message not."""
+    text = raw.strip()
+    return repr(text) if len(text) <= 40 else repr(text[:40]) + f"… ({len(text):,} characters)"
+
+
+@functools.cache
+def _amount_patterns(decimal_separator: str) -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """The plain form (``-1234.50``, read at once) and the full one (groups, signs, brackets)."""
+    point = re.escape(decimal_separator)
+    thousands = re.escape("," if decimal_separator == "." else ".")
+    plain = re.compile(rf"-?\d{{1,{MAX_WHOLE_DIGITS}}}(?:{point}\d{{0,{MONEY_PLACES}}})?")
+    grouped = rf"\d{{1,3}}(?:[{thousands}']\d{{3}})+"
+    full = re.compile(rf"(?:{grouped}|\d+)(?:{point}\d*)?|{point}\d+")
+    return plain, full
+
+
 def parse_statement_amount(raw: str, decimal_separator: str = ".") -> Decimal:
     """An exact amount from a statement cell; ``ValueError`` with a reason when unreadable."""
     if decimal_separator not in (".", ","):
         raise ValueError("the decimal separator must be '.' or ','")
+    plain, full = _amount_patterns(decimal_separator)
+    if plain.fullmatch(raw):  # most lines: no spaces, groups or brackets, within the column
+        return Decimal(raw.replace(",", ".") if decimal_separator == "," else raw)
+    if len(raw) > MAX_AMOUNT_CHARS:
+        raise ValueError(f"the amount {_shown(raw)} is too long to be an amount")
     text = raw.translate(_SPACES).lstrip("'")
     if not text:
         raise ValueError("the amount is empty")
@@ -302,23 +390,28 @@ def parse_statement_amount(raw: str, decimal_separator: str = ".") -> Decimal:
     if text[:1] in "+-":
         negative, text = negative != (text[0] == "-"), text[1:]
     thousands = "," if decimal_separator == "." else "."
-    point = re.escape(decimal_separator)
-    grouped = rf"\d{{1,3}}(?:[{re.escape(thousands)}']\d{{3}})+"
-    if not re.fullmatch(rf"(?:{grouped}|\d+)(?:{point}\d*)?|{point}\d+", text):
+    if not full.fullmatch(text):
         hint = ""
         if re.fullmatch(r"\d+[.,]\d+", text):
             hint = f" (is the decimal separator {thousands!r}? choose it in the form)"
-        raise ValueError(f"the amount {raw.strip()!r} is not a number{hint}")
+        raise ValueError(f"the amount {_shown(raw)} is not a number{hint}")
     digits = text.replace(thousands, "").replace("'", "").replace(decimal_separator, ".")
+    if len(digits.partition(".")[0].lstrip("0")) > MAX_WHOLE_DIGITS:
+        # Past numeric(20,6): no movement of ours has it, and the decimal context (28 digits)
+        # would fail on it further on.
+        raise ValueError(
+            f"the amount {_shown(raw)} has more than {MAX_WHOLE_DIGITS} digits before the "
+            "point: larger than any amount the ledger holds"
+        )
     try:
         amount = Decimal(digits)
     except InvalidOperation as exc:  # pragma: no cover - the pattern admits only digits
-        raise ValueError(f"the amount {raw.strip()!r} is not a number") from exc
+        raise ValueError(f"the amount {_shown(raw)} is not a number") from exc
     exponent = amount.as_tuple().exponent
     if (
         isinstance(exponent, int)
         and exponent < -MONEY_PLACES
         and amount != round(amount, MONEY_PLACES)
     ):
-        raise ValueError(f"the amount {raw.strip()!r} has more than {MONEY_PLACES} decimals")
+        raise ValueError(f"the amount {_shown(raw)} has more than {MONEY_PLACES} decimals")
     return -amount if negative else amount
