@@ -43,6 +43,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every later decision on HTTPS (redirect, secure cookies, CSRF) reads its scheme.
+    "backoffice.proxy_scheme.TrustedProxySchemeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -56,6 +58,7 @@ MIDDLEWARE = [
 # Provider callbacks (under /providers/) go through this shorter list (backoffice/wsgi.py):
 # they use no session, user, CSRF token, message or static file. SecurityMiddleware keeps its
 # headers and its HTTPS redirect on them; the views answer every error themselves, as JSON.
+# No scheme middleware either: no provider view reads the scheme (the redirect exempts them).
 PROVIDER_MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
 ]
@@ -131,7 +134,8 @@ STORAGES = {
 LOGIN_URL = "admin:login"
 
 # --- Security when not in DEBUG (behind TLS) --------------------------------------------------
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# No SECURE_PROXY_SSL_HEADER: Django would believe X-Forwarded-Proto from any client. Our
+# proxies' header is read by backoffice.proxy_scheme, from TRUSTED_PROXIES only.
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
 SESSION_COOKIE_HTTPONLY = True

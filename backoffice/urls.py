@@ -1,6 +1,8 @@
 from django.contrib import admin
 from django.http import HttpRequest, JsonResponse
-from django.urls import include, path
+from django.urls import include, path, re_path
+
+from providers.urls import odd_path
 
 
 def health(request: HttpRequest) -> JsonResponse:
@@ -15,6 +17,8 @@ def health(request: HttpRequest) -> JsonResponse:
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("providers/", include("providers.urls")),
+    # "//providers/jdb/": the provider's own refusal, journaled (never Django's HTML 404).
+    re_path(r"^/+providers/(?P<rest>.*)$", odd_path, name="providers-odd-path"),
     path("health/", health, name="health"),
 ]
 

@@ -107,7 +107,9 @@ class SplitApplication:
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         environ = without_process_headers(environ)
-        if environ.get("PATH_INFO", "").startswith(PROVIDER_PREFIX):
+        path = environ.get("PATH_INFO", "")
+        # "//providers/jdb/" too: it is refused in the provider's format, never as an HTML page.
+        if path.startswith(PROVIDER_PREFIX) or path.lstrip("/").startswith("providers/"):
             return _as_list(self.providers(environ, start_response))
         return self.site(environ, start_response)
 

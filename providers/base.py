@@ -20,6 +20,7 @@ class Rejection(StrEnum):
     """Why a request was refused before or instead of reaching the wallet."""
 
     FORBIDDEN_IP = "forbidden_ip"  # caller outside the provider's allowlist
+    BAD_HOST = "bad_host"  # Host header not in ALLOWED_HOSTS: the provider's "try again"
     TOO_LARGE = "too_large"  # body over PROVIDER_MAX_BODY_BYTES
     AUTH_FAILED = "auth_failed"  # decryption, signature, hash or token failure
     BAD_INPUT = "bad_input"  # malformed body, missing or mistyped field
@@ -62,11 +63,16 @@ class InboundCall:
 
 @dataclass(frozen=True)
 class ProviderAnswer:
-    """The provider's answer: a JSON-able body (Decimals allowed) and an HTTP status."""
+    """The provider's answer: a JSON-able body (Decimals allowed) and an HTTP status.
+
+    ``error``: detail for the journal's error column only, never for the provider (a database
+    error's own text, say, behind a generic "try again").
+    """
 
     body: dict[str, Any]
     http_status: int = 200
     outcome: str = "ok"
+    error: str = ""
 
 
 class ProviderAdapter(abc.ABC):

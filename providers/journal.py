@@ -71,17 +71,26 @@ def _kept_value(lowered_name: str, value: Any) -> str:
     return REDACTED if lowered_name in SECRET_HEADERS else str(value)[:500]
 
 
-def redact_payload(payload: Any, secret_fields: frozenset[str]) -> Any:
-    """A copy with the values of secret fields masked, at any depth (itself when none is)."""
-    if not secret_fields:
-        return payload
+#: Deeper than this, a payload is cut in the journal (the JSON reader refuses more than 32 levels;
+#: a payload read some other way must still not make redaction or JSON writing recurse deeply).
+MAX_PAYLOAD_DEPTH = 40
+TRUNCATED = f"[truncated: nested deeper than {MAX_PAYLOAD_DEPTH} levels]"
+
+
+def redact_payload(payload: Any, secret_fields: frozenset[str], depth: int = 0) -> Any:
+    """A copy with the values of secret fields masked at any depth, and anything nested deeper
+    than ``MAX_PAYLOAD_DEPTH`` replaced by ``TRUNCATED`` (the row is written whatever came)."""
+    if depth >= MAX_PAYLOAD_DEPTH:
+        return TRUNCATED if isinstance(payload, dict | list) else payload
     if isinstance(payload, dict):
+        depth += 1
         return {
-            k: (mask(v) if k in secret_fields else redact_payload(v, secret_fields))
+            k: (mask(v) if k in secret_fields else redact_payload(v, secret_fields, depth))
             for k, v in payload.items()
         }
     if isinstance(payload, list):
-        return [redact_payload(v, secret_fields) for v in payload]
+        depth += 1
+        return [redact_payload(v, secret_fields, depth) for v in payload]
     return payload
 
 
@@ -161,7 +170,7 @@ def inbound_insert(
             "http_status": answer.http_status,
             "latency_us": min(latency_us, 2**31 - 1),
             "outcome": (draft.outcome or answer.outcome)[:32],
-            "error": draft.error[:2000],
+            "error": (draft.error or answer.error)[:2000],
             "bet_key": draft.bet_key[:128],
             "account_id": draft.account_id[:64],
             "is_cancel": draft.is_cancel,

@@ -53,6 +53,12 @@ def _is_address(text: str) -> bool:
     return True
 
 
+def from_trusted_proxy(peer: str, trusted_proxies: tuple[str, ...]) -> bool:
+    """Whether the direct peer is one of our proxies (an empty list trusts nobody)."""
+    proxies = parse_networks(trusted_proxies)
+    return bool(proxies) and _in(peer, proxies)
+
+
 def ip_allowed(address: str, allowlist: tuple[str, ...]) -> bool:
     """An empty allowlist admits everyone (the provider file says so)."""
     networks = parse_networks(allowlist)

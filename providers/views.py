@@ -18,6 +18,7 @@ import time
 import uuid
 
 from django.conf import settings
+from django.core.exceptions import DisallowedHost
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
@@ -69,6 +70,7 @@ def _answer(
 ) -> ProviderAnswer:
     """The adapter's answer; a refusal when anything failed, with no movement left standing."""
     try:
+        _check_host(call.request)
         if call.request.method != "POST":
             raise Refused(Rejection.BAD_INPUT, "only POST is accepted")
         if not ip_allowed(call.client_ip, adapter.allowlist()):
@@ -135,10 +137,32 @@ def _safe_refusal(
     return ProviderAnswer(answer.body, answer.http_status, call.journal.outcome or kind.value)
 
 
-def _read_body(request: HttpRequest) -> bytes:
-    limit = settings.PROVIDER_MAX_BODY_BYTES
+def _check_host(request: HttpRequest) -> None:
+    """Refuse a Host outside ``ALLOWED_HOSTS`` in the provider's format (Django's own check
+    answers an HTML 400, and the provider handler runs no middleware that would make it)."""
     try:
-        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+        request.get_host()
+    except DisallowedHost:
+        host = request.META.get("HTTP_HOST", request.META.get("SERVER_NAME", ""))
+        raise Refused(Rejection.BAD_HOST, f"Host {str(host)[:80]!r} is not one we serve") from None
+
+
+def _read_body(request: HttpRequest) -> bytes:
+    """The body, at most ``PROVIDER_MAX_BODY_BYTES``; a chunked one too.
+
+    A body sent with ``Transfer-Encoding: chunked`` has no Content-Length, so Django's stream
+    reads it as empty; the server's own input stream holds it, de-chunked, when the server says
+    the stream ends with the body (``wsgi.input_terminated``: granian and gunicorn do). A server
+    that does not say so cannot give it safely: "try again" then, never a final refusal of a
+    request we did not read.
+    """
+    limit = settings.PROVIDER_MAX_BODY_BYTES
+    meta = request.META
+    length = meta.get("CONTENT_LENGTH")
+    if not length and "chunked" in meta.get("HTTP_TRANSFER_ENCODING", "").lower():
+        return _read_chunked(meta, limit)
+    try:
+        declared = int(length or 0)
     except ValueError:
         declared = 0
     if declared > limit:
@@ -147,3 +171,20 @@ def _read_body(request: HttpRequest) -> bytes:
     if len(body) > limit:
         raise Refused(Rejection.TOO_LARGE, f"body is over {limit} bytes")
     return body
+
+
+def _read_chunked(meta: dict[str, object], limit: int) -> bytes:
+    stream = meta.get("wsgi.input")
+    if not meta.get("wsgi.input_terminated") or stream is None:
+        raise Refused(Rejection.UNEXPECTED, "a chunked body this server cannot read")
+    parts: list[bytes] = []
+    size = 0
+    while size <= limit:
+        part = stream.read(limit + 1 - size)  # type: ignore[attr-defined]
+        if not part:
+            break
+        parts.append(part)
+        size += len(part)
+    if size > limit:
+        raise Refused(Rejection.TOO_LARGE, f"chunked body is over {limit} bytes")
+    return b"".join(parts)

@@ -2,18 +2,52 @@
 
 In: numbers become ``Decimal`` from their text (never float), NaN/Infinity are refused, duplicate
 keys are refused (two values for one field is ambiguous, and ambiguity is how money goes
-missing), key order is kept. Out: ``Decimal`` is written as a JSON number, exactly.
+missing), key order is kept, and nesting deeper than ``MAX_DEPTH`` is refused before parsing.
+Out: ``Decimal`` is written as a JSON number, exactly.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from decimal import Decimal
 from typing import Any
+
+#: The deepest nesting of arrays and objects a body may have. No provider sends more than 3
+#: levels; everything that walks a payload afterwards (hashing, redaction, the journal) recurses,
+#: so a body 600 deep would otherwise cost work and stack before anyone is authenticated.
+MAX_DEPTH = 32
+
+# A string (closed or not: one that runs to the end is taken whole, so no match ever fails and
+# backtracks) or one bracket; read left to right, each character once.
+_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"?|[\[\]{}]', re.DOTALL)
 
 
 class WireError(ValueError):
     """The body is not acceptable JSON; the message says why."""
+
+
+class TooDeep(WireError):
+    """The body nests arrays and objects deeper than ``MAX_DEPTH``."""
+
+
+def check_depth(text: str, limit: int = MAX_DEPTH) -> None:
+    """Raise ``TooDeep`` if ``text`` opens more than ``limit`` arrays/objects at once.
+
+    Every ordinary body opens fewer brackets in all than the limit, which two C-speed counts
+    show; only a body with more is scanned, in one pass that skips strings so that a bracket
+    inside a string does not count. Unbalanced text is left for the parser to refuse.
+    """
+    if text.count("{") + text.count("[") <= limit:
+        return
+    depth = 0
+    for token in _TOKENS.findall(text):
+        if token in ("[", "{"):
+            depth += 1
+            if depth > limit:
+                raise TooDeep(f"body nests deeper than {limit} levels")
+        elif token in ("]", "}"):
+            depth -= 1
 
 
 def _no_constants(name: str) -> Any:
@@ -61,6 +95,7 @@ def loads_object(text: str | bytes) -> dict[str, Any]:
             text = text.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise WireError("body is not UTF-8") from exc
+    check_depth(text)
     try:
         value = json.loads(
             text,

@@ -40,6 +40,7 @@ from providers.jdb.config import aes_key_and_iv, cancel_settled_policy
 from providers.jdb.statuses import Status
 from wallet.money import format_fixed
 from wallet.services import (
+    Outcome,
     WalletResult,
     bet_cancel,
     bet_open,
@@ -99,7 +100,9 @@ class JdbAdapter(ProviderAdapter):
         payload = call.journal.payload
         decrypted = isinstance(payload, dict)
         if (decrypted and _may_be_action_4(payload)) or (
-            kind == Rejection.UNEXPECTED and not decrypted
+            # A Host we do not serve is our configuration as likely as a stranger: unread, it
+            # may be an Action 4, which must not be answered as final.
+            kind in (Rejection.UNEXPECTED, Rejection.BAD_HOST) and not decrypted
         ):
             status = Status.TRY_AGAIN
         elif kind == Rejection.UNEXPECTED:
@@ -194,12 +197,14 @@ def _answer(
         body["balance"] = format_fixed(result.balance, BALANCE_PLACES)
     body["err_text"] = "" if status == Status.SUCCESS else _err_text(result)
     outcome = ("replay:" if result.replay else "") + result.outcome.value
-    return ProviderAnswer(body, 200, outcome)
+    # A busy wallet's message is the database's own text: for the journal, never for JDB.
+    detail = result.message if result.outcome == Outcome.BUSY else ""
+    return ProviderAnswer(body, 200, outcome, error=detail)
 
 
 def _err_text(result: WalletResult) -> str:
     text = _ERR_TEXTS.get(result.outcome.value, result.outcome.value.replace("_", " "))
-    if result.message and result.message not in text:
+    if result.message and result.message not in text and result.outcome != Outcome.BUSY:
         text = f"{text}: {result.message}"
     return text[:_ERR_TEXT_MAX]
 

@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from providers.jdb.crypto import JdbCryptoError, decrypt
-from providers.wire import WireError, loads_object
+from providers.wire import TooDeep, WireError, check_depth, loads_object
 
 _MAX_FORM_FIELDS = 20
 
@@ -58,6 +58,8 @@ def decode_payload(x: str, key: bytes, iv: bytes) -> dict[str, Any]:
         raise NotAuthenticated(str(exc)) from exc
     try:
         return loads_object(text)
+    except TooDeep as exc:  # it decrypted, so JDB's key made it: a parameter error, not read
+        raise UnacceptableJson(str(exc), {}) from exc
     except WireError as exc:
         lenient = _lenient_object(text)
         if lenient is None:
@@ -68,7 +70,8 @@ def decode_payload(x: str, key: bytes, iv: bytes) -> dict[str, Any]:
 def _lenient_object(text: str) -> dict[str, Any] | None:
     """The object as a permissive parser reads it, or None when it is not JSON at all."""
     try:
+        check_depth(text)  # the journal keeps what this returns: never deeper than the limit
         value = json.loads(text, parse_float=str, parse_constant=str)
-    except (ValueError, RecursionError):
+    except ValueError:  # TooDeep is one
         return None
     return value if isinstance(value, dict) else None

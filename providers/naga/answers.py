@@ -6,6 +6,7 @@ Success: HTTP 200 ``{"data": {...}, "error": null}``. Failure: HTTP status = ``s
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -65,7 +66,9 @@ def failure(status: int, message: str, outcome: str) -> ProviderAnswer:
 def outcome_failure(result: WalletResult) -> ProviderAnswer:
     """A refusing wallet outcome as Naga's error; anything unmapped is "try again" (503)."""
     status, message = OUTCOME_FAILURES.get(result.outcome, (503, UNAVAILABLE))
-    return failure(status, message, journal_outcome(result))
+    answer = failure(status, message, journal_outcome(result))
+    # A busy wallet's message is the database's own text: the journal keeps it, Naga does not.
+    return replace(answer, error=result.message) if result.outcome == Outcome.BUSY else answer
 
 
 def rejection(kind: Rejection, message: str) -> ProviderAnswer:

@@ -3,7 +3,12 @@
 
 The signature is accepted over the UTF-8 bytes of the ``dataHash`` string (Naga's documented
 form) and, as our decision because Naga's page on the exact input was not public, over the
-compact data JSON itself. Both bind the data, because the hash has been checked first.
+compact data JSON itself. Both are verified from the claimed ``dataHash`` alone, before the data
+is serialised: PKCS #1 v1.5 signs the SHA-256 of its message, and the data JSON's SHA-256 is
+what ``dataHash`` claims, so a signature over the JSON verifies against the claimed digest
+(``Prehashed``). Only a request that is signed is then serialised, to check that the claimed
+hash is the data's: the two checks together bind the data, in either form, and nobody without
+Naga's key makes us do work in proportion to the body's shape.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
 
 from providers.naga.jsjson import js_stringify
 
@@ -53,36 +59,48 @@ def data_hash(data: dict[str, Any]) -> str:
     return hashlib.sha256(data_text(data).encode("utf-8")).hexdigest()
 
 
-def check_data_hash(data: dict[str, Any], claimed: object) -> str:
-    """Return the verified hash, or raise ``IntegrityFailure``."""
+def claimed_hash(claimed: object) -> str:
+    """The ``dataHash`` the request claims, lowercased, or raise ``IntegrityFailure``."""
     if not isinstance(claimed, str) or not _HEX64.fullmatch(claimed):
         raise IntegrityFailure("dataHash is missing or is not 64 hex digits")
+    return claimed.lower()
+
+
+def check_data_hash(data: dict[str, Any], claimed: object) -> str:
+    """Return the verified hash, or raise ``IntegrityFailure``."""
+    expected_claim = claimed_hash(claimed)
     expected = data_hash(data)
-    if not hmac.compare_digest(expected, claimed.lower()):
+    if not hmac.compare_digest(expected, expected_claim):
         raise IntegrityFailure("dataHash does not match the data")
     return expected
 
 
 def check_signature(
-    public_key: rsa.RSAPublicKey, header: str | None, verified_hash: str, data: dict[str, Any]
+    public_key: rsa.RSAPublicKey, header: str | None, claimed_digest: str
 ) -> SignatureForm:
-    """Verify ``X-Signature`` over the hash string, else over the data JSON; return the form."""
+    """Verify ``X-Signature`` over the hash string, else over the data JSON whose SHA-256 the
+    (lowercase hex) ``claimed_digest`` is; return the form. The data is not read here: the
+    caller then checks that the claimed digest is the data's (``check_data_hash``)."""
     if not header:
         raise IntegrityFailure("X-Signature header is missing")
     try:
         signature = base64.b64decode(header.strip(), validate=True)
     except (binascii.Error, ValueError) as exc:
         raise IntegrityFailure("X-Signature is not valid base64") from exc
-    candidates = (
-        (SignatureForm.DATA_HASH, verified_hash.encode("ascii")),
-        (SignatureForm.DATA_JSON, data_text(data).encode("utf-8")),
-    )
-    for form, message in candidates:
-        try:
-            public_key.verify(signature, message, padding.PKCS1v15(), hashes.SHA256())
-        except InvalidSignature:
-            continue
-        return form
+    try:
+        public_key.verify(
+            signature, claimed_digest.encode("ascii"), padding.PKCS1v15(), hashes.SHA256()
+        )
+        return SignatureForm.DATA_HASH
+    except InvalidSignature:
+        pass
+    try:
+        public_key.verify(
+            signature, bytes.fromhex(claimed_digest), padding.PKCS1v15(), Prehashed(hashes.SHA256())
+        )
+        return SignatureForm.DATA_JSON
+    except InvalidSignature:
+        pass
     raise IntegrityFailure("X-Signature does not verify with Naga's public key")
 
 

@@ -6,8 +6,10 @@ than five minutes; this store refuses copies inside those five minutes. Money ne
 it (every money call is idempotent on ``betId``), but a replay should be refused and journaled
 as one, not answered as if VP had asked again.
 
-The nonce is claimed only after the body decrypted and the signature matched, so a stranger
-cannot fill the table or burn VP's nonces in advance.
+The nonce is claimed only after the body decrypted, the signature matched and the wallet
+decided with an answer that stands (not "try again"), in the same transaction as that decision
+(the endpoint's held commit): a stranger cannot fill the table or burn VP's nonces in advance,
+and a callback answered "try again" (a lock wait, an outage) can be resent as it was.
 """
 
 from __future__ import annotations
@@ -34,11 +36,11 @@ _last_purge = 0.0
 def claim(nonce: str, *, timestamp_ms: int) -> bool:
     """Record a nonce; True the first time it is seen, False when it was already used.
 
-    One statement, committed on its own before any money moves (a nonce stays used whatever
-    becomes of the request): ``INSERT … ON CONFLICT DO NOTHING``, so a second use is told by
-    the row not returned, with no error and no transaction around it (one round trip).
+    One statement in the caller's transaction, if any (the money movement's, so the nonce is
+    spent exactly when the movement commits): ``INSERT … ON CONFLICT DO NOTHING``, so a second
+    use is told by the row not returned, with no error (one round trip). A copy racing the
+    first use waits for its transaction, then sees the nonce used if that committed.
     """
-    _purge_now_and_then()
     signed_at = datetime.fromtimestamp(timestamp_ms / 1000, tz=UTC)
     return hot_sql.fetch_one(_claim_sql(), [nonce, signed_at, timezone.now()]) is not None
 
@@ -61,7 +63,8 @@ def purge_expired(now: datetime | None = None) -> int:
     return deleted
 
 
-def _purge_now_and_then() -> None:
+def purge_now_and_then() -> None:
+    """Purge expired nonces at most every ``PURGE_EVERY_SECONDS`` (call outside a transaction)."""
     global _last_purge
     now = time.monotonic()
     if now - _last_purge < PURGE_EVERY_SECONDS:

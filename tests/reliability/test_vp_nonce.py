@@ -72,7 +72,10 @@ def test_a_copy_of_a_signed_callback_is_refused_and_moves_nothing(send) -> None:
     assert JournalEntry.objects.count() == 2
 
 
-@pytest.mark.django_db
+# Committed for real, as in production: the nonce is claimed after the wallet decided, in the
+# transaction the endpoint holds, and the refusal rolls the second bet's movement back with it
+# (inside a test's own transaction nothing is held, so nothing could be rolled back).
+@pytest.mark.django_db(transaction=True)
 def test_a_used_nonce_is_refused_on_another_body_too(send) -> None:
     """Whoever holds a used nonce cannot spend it again, even on another (valid) callback."""
     make_player("alice", "USD", "100")

@@ -89,7 +89,7 @@ def test_a_1024_bit_key_like_nagas_example_is_accepted(stranger_key: rsa.RSAPriv
     digest = data_hash(DATA)
     signature = sign(digest.encode(), stranger_key)
     assert len(base64.b64decode(signature)) == 128  # as in Naga's example
-    assert check_signature(public, signature, digest, DATA) == SignatureForm.DATA_HASH
+    assert check_signature(public, signature, digest) == SignatureForm.DATA_HASH
 
 
 # --- hash and signature checks --------------------------------------------------------------
@@ -108,10 +108,10 @@ def test_both_signature_forms_verify(naga_key: rsa.RSAPrivateKey) -> None:
     digest = data_hash(DATA)
     over_hash = sign(digest.encode(), naga_key)
     over_json = sign(b'{"betId":"82a8f9f5-adcf-710f-4a24-5f41d9d59d70"}', naga_key)
-    assert check_signature(public, over_hash, digest, DATA) == SignatureForm.DATA_HASH
-    assert check_signature(public, over_json, digest, DATA) == SignatureForm.DATA_JSON
+    assert check_signature(public, over_hash, digest) == SignatureForm.DATA_HASH
+    assert check_signature(public, over_json, digest) == SignatureForm.DATA_JSON
     with pytest.raises(IntegrityFailure):  # a signature over the raw 32-byte digest is neither
-        check_signature(public, sign(bytes.fromhex(digest), naga_key), digest, DATA)
+        check_signature(public, sign(bytes.fromhex(digest), naga_key), digest)
 
 
 # --- the request builder ----------------------------------------------------------------------
@@ -128,7 +128,7 @@ def test_build_request_is_what_naga_sends(naga_key: rsa.RSAPrivateKey) -> None:
         + digest.encode()
         + b'"}'
     )
-    assert check_signature(naga_key.public_key(), signed.headers["X-Signature"], digest, data) == (
+    assert check_signature(naga_key.public_key(), signed.headers["X-Signature"], digest) == (
         SignatureForm.DATA_HASH
     )
 
@@ -147,7 +147,7 @@ def test_demo_keys_sign_with_the_published_demo_key(settings: Any) -> None:
     settings.DEMO_KEYS = True
     signed = build_request(DATA, function="bet-status")
     demo_public = load_public_key(demo_keys.NAGA_PUBLIC_KEY_PATH)
-    form = check_signature(demo_public, signed.headers["X-Signature"], data_hash(DATA), DATA)
+    form = check_signature(demo_public, signed.headers["X-Signature"], data_hash(DATA))
     assert form == SignatureForm.DATA_HASH
 
 
@@ -167,7 +167,7 @@ def test_client_private_key_setting_may_be_a_path(
     settings.NAGA_CLIENT_PRIVATE_KEY = str(path)
     signed = build_request(DATA, function="bet-status")
     public = naga_key.public_key()
-    assert check_signature(public, signed.headers["X-Signature"], data_hash(DATA), DATA)
+    assert check_signature(public, signed.headers["X-Signature"], data_hash(DATA))
 
 
 @pytest.mark.django_db

@@ -183,9 +183,12 @@ def test_busy_wallet_answers_9999_and_moves_nothing(
     )
     sent = vp(rollback_payload("b1"))
     assert_answer(sent, "9999", "0.00")
-    assert "lock timeout" in sent.json["errText"]
+    # The database's own words stay in the journal; VP reads a generic "try again".
+    assert sent.json["errText"] == "temporarily unavailable, try again"
     assert balance() == D("115") and len(ledger_rows("b1")) == 2
     assert_rollback_journal("b1", "busy")
+    row = JournalEntry.objects.filter(provider="vp").latest("id")
+    assert row.error == "canceling statement due to lock timeout"
 
 
 def test_an_unexpected_failure_answers_9999(vp: Vp, monkeypatch: pytest.MonkeyPatch) -> None:
