@@ -26,8 +26,9 @@ from django.utils.http import urlencode
 
 from backoffice.display import amount_text, code_words, signed_amount_text
 from providers.models import JournalEntry
+from wallet.forms import AmountField
 from wallet.models import AuditEntry, Bet, BetKind, BetState, LedgerEntry, Wallet
-from wallet.money import InvalidAmount, parse_amount
+from wallet.money import amount_in_words, currency_places
 from wallet.selectors import StuckReason, stuck_after_minutes, stuck_reasons_of
 from wallet.services import (
     StaffActionRefused,
@@ -40,6 +41,8 @@ if TYPE_CHECKING:
     from django.contrib.admin import ModelAdmin
 
 JOURNAL_ROWS_SHOWN = 50
+#: From this amount on, the resolve confirmation also spells the win out in words.
+WORDS_FROM = Decimal(100)
 DASH = "\u2013"  # shown for "no value"
 
 
@@ -68,22 +71,20 @@ class ReasonForm(forms.Form):
 
 class ResolveForm(ReasonForm):
     field_order = ["win_amount", "reason"]
-    win_amount = forms.CharField(
+    win_amount = AmountField(
         label="Win to credit",
         initial="0",
-        max_length=32,
-        help_text="0 when the bet lost. The amount is added to the player's balance.",
+        help_text=(
+            "0 when the bet lost. The amount is added to the player's balance. Digits with one "
+            "decimal point or comma (12.50 or 12,50); no thousands separators."
+        ),
     )
 
-    def clean_win_amount(self) -> Decimal:
-        try:
-            return parse_amount(
-                self.cleaned_data["win_amount"].replace(",", ""),
-                field="The win",
-                allow_text=True,
-            )
-        except InvalidAmount as exc:
-            raise forms.ValidationError(f"{exc}.") from exc
+    def __init__(self, *args: Any, currency: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["win_amount"]
+        assert isinstance(field, AmountField)
+        field.currency = currency
 
 
 @dataclass(frozen=True)
@@ -191,8 +192,11 @@ def staff_action_view(
         )
         return HttpResponseRedirect(_bet_url(bet))
 
-    form_class = ResolveForm if slug == "resolve" else ReasonForm
-    form = form_class(request.POST or None)
+    form = (
+        ResolveForm(request.POST or None, currency=bet.currency)
+        if slug == "resolve"
+        else ReasonForm(request.POST or None)
+    )
     confirming = request.method == "POST" and "confirm" in request.POST
     if request.method == "POST" and form.is_valid() and (confirming or slug != "resolve"):
         return _run(request, action, bet, form.cleaned_data)
@@ -213,6 +217,9 @@ def staff_action_view(
         "needs_preview": slug == "resolve" and not previewing,
         "effect": _balance_effect(bet, delta) if slug != "review" else {},
         "win": money(win, bet.currency),
+        "win_in_words": amount_in_words(win, bet.currency) if win >= WORDS_FROM else "",
+        # The confirmation posts the win back as typed text in the currency's decimals.
+        "win_typed": f"{win:.{currency_places(bet.currency)}f}",
     }
     return TemplateResponse(request, "admin/wallet/bet/staff_action.html", context)
 
