@@ -134,9 +134,12 @@ def log_in(page: Page, username: str, password: str) -> None:
 
 
 def save_doc_image(page: Page, name: str, *, full_page: bool = True) -> Path:
-    """A screenshot for the support guide (docs/img/<name>.png, committed with the docs)."""
-    DOCS_IMG.mkdir(parents=True, exist_ok=True)
-    path = DOCS_IMG / f"{name}.png"
+    """A screenshot for the support guide: into docs/img/ (committed with the docs) when
+    ``UPDATE_GUIDE_IMAGES=1``, else beside the other test screenshots, so that an ordinary
+    test run leaves the work tree as it found it."""
+    folder = DOCS_IMG if os.environ.get("UPDATE_GUIDE_IMAGES") == "1" else ARTIFACTS
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.png"
     page.screenshot(path=str(path), full_page=full_page)
     return path
 
