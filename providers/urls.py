@@ -45,7 +45,7 @@ def _patterns() -> list[URLPattern]:
                 re_path(rf"^{slug}/(?P<function>[^/]{{0,64}})/?$", view, name=f"{slug}-endpoint")
             )
         patterns.append(re_path(rf"^{slug}/.*$", _UNKNOWN_PATH_VIEWS[slug], name=f"{slug}-unknown"))
-    patterns.append(re_path(r"^/+(?P<rest>.*)$", odd_path, name="odd-path"))
+    patterns.append(re_path(r"^[/]+(?P<rest>.*)$", odd_path, name="odd-path"))  # see backoffice
     patterns.append(re_path(r"^.*$", no_such_provider, name="no-such-provider"))
     return patterns
 
