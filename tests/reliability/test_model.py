@@ -80,6 +80,7 @@ class ModelBet:
     content: tuple[str, Decimal, Decimal | None] | None = None  # the opening's player and amounts
     opened: Situation | None = None  # APPLIED or INSUFFICIENT
     cancelled: Situation | None = None  # the first cancel decision
+    cancel_amount: Decimal | None = None  # what the first cancel of a tombstone said
     settles: dict[str, Decimal] = field(default_factory=dict)  # settle id -> amount paid
     flagged: bool = False
 
@@ -281,12 +282,22 @@ class WalletModel(RuleBasedStateMachine):
         balance = self.balances
         if bet is None:
             situation = S.UNKNOWN
-            self.bets[flow, key] = ModelBet(who, "tombstone", cancelled=situation)
+            self.bets[flow, key] = ModelBet(
+                who, "tombstone", cancelled=situation, cancel_amount=amount
+            )
         elif bet.state != "tombstone" and bet.owner != who:
             bet.flagged = True
             # JDB Action 4 must not say "cancelled" about a round that stands (jdb.md's trap).
             stands = flow == "jdb8" and bet.state == "settled"
             situation = S.ROUND_STANDS if stands else S.OTHER_PLAYER
+        elif (
+            bet.cancelled is not None
+            and flow in AMOUNT_FLOWS
+            and amount != (bet.cancel_amount if bet.state == "tombstone" else bet.stake)
+        ):
+            # A repeat must name the bet's amount too (issue 21): refused and flagged. (Buffalo's
+            # cancel reuses the debit's id, which makes it a reused id: the same code.)
+            situation, bet.flagged = S.AMOUNT_MISMATCH, True
         elif bet.cancelled is not None:
             situation, repeat = bet.cancelled, True
         elif bet.state == "settled" and flow not in BET_AND_SETTLE_FLOWS:
