@@ -3,7 +3,7 @@
 Each is one database transaction that locks the bet row(s) first, then the wallet row, and
 returns a typed ``WalletResult``. Idempotency rests on unique constraints (``bet_key_unique``,
 ``ledger_provider_tx_once``, ``ledger_bet_once``), never on "check, then insert" alone.
-The rules implemented are those of ``../shared/protocols/common.md``.
+The rules implemented are the wallet semantics every provider shares (``docs/providers/``).
 """
 
 from __future__ import annotations
