@@ -173,6 +173,8 @@ def busy_on_lock_timeout(func: Callable[P, WalletResult]) -> Callable[P, WalletR
 
 
 def _balance_after_refusal(wallet_id: int | None) -> Decimal | None:
+    if wallet_id is None:
+        return None
     return Wallet.objects.filter(pk=wallet_id).values_list("balance", flat=True).first()
 
 
