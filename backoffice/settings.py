@@ -182,14 +182,14 @@ def _secret(name: str, demo_value: str) -> str:
 
 from backoffice import demo_keys  # noqa: E402
 
-# JDB (../shared/protocols/jdb.md)
+# JDB (docs/providers/jdb.md)
 JDB_AES_KEY = _secret("JDB_AES_KEY", demo_keys.JDB_AES_KEY)
 JDB_AES_IV = _secret("JDB_AES_IV", demo_keys.JDB_AES_IV)
 JDB_ALLOWED_IPS: list[str] = env.list("JDB_ALLOWED_IPS", default=[])
 JDB_CURRENCY_MAP: str = env.str("JDB_CURRENCY_MAP", default="RB:CNY,RM:MYR")
 JDB_CANCEL_SETTLED: str = env.str("JDB_CANCEL_SETTLED", default="keep")
 
-# VP / VertexPlay (../shared/protocols/vp.md)
+# VP / VertexPlay (docs/providers/vp.md)
 VP_AGENT_ID: str = env.str("VP_AGENT_ID", default=demo_keys.VP_AGENT_ID if DEMO_KEYS else "")
 VP_API_KEY = _secret("VP_API_KEY", demo_keys.VP_API_KEY)
 VP_SECRET_KEY = _secret("VP_SECRET_KEY", demo_keys.VP_SECRET_KEY)
@@ -199,13 +199,13 @@ VP_ROLLBACK_SETTLED: str = env.str("VP_ROLLBACK_SETTLED", default="keep")
 VP_CONNECT_TIMEOUT: float = env.float("VP_CONNECT_TIMEOUT", default=3.0)
 VP_READ_TIMEOUT: float = env.float("VP_READ_TIMEOUT", default=10.0)
 
-# Naga Games (../shared/protocols/naga.md)
+# Naga Games (docs/providers/naga.md)
 NAGA_PUBLIC_KEY = _secret("NAGA_PUBLIC_KEY", demo_keys.NAGA_PUBLIC_KEY_PATH)
 NAGA_GROUP_CODE: str = env.str("NAGA_GROUP_CODE", default="DEMO" if DEMO_KEYS else "")
 NAGA_BRAND_CODE: str = env.str("NAGA_BRAND_CODE", default="DBRD" if DEMO_KEYS else "")
 NAGA_ALLOWED_IPS: list[str] = env.list("NAGA_ALLOWED_IPS", default=[])
 
-# Buffalo (../shared/protocols/buffalo.md)
+# Buffalo (docs/providers/buffalo.md)
 BUFFALO_AUTH_TOKEN = _secret("BUFFALO_AUTH_TOKEN", demo_keys.BUFFALO_AUTH_TOKEN)
 BUFFALO_ALLOWED_IPS: list[str] = env.list("BUFFALO_ALLOWED_IPS", default=[])
 BUFFALO_SID_METHOD_ENABLED: bool = env.bool("BUFFALO_SID_METHOD_ENABLED", default=False)

@@ -1,8 +1,9 @@
 """The one endpoint every provider goes through.
 
 request → Host (``ALLOWED_HOSTS``) → IP allowlist → body (limit; chunked too) → adapter
-(authenticate, decode, validate, wallet service, encode) → journal row → answer. No request-wide transaction: the wallet service owns its own,
-and the journal row is written whatever happened to it.
+(authenticate, decode, validate, wallet service, encode) → journal row → answer. No request-wide
+transaction: the wallet service owns its own, and the journal row is written whatever happened
+to it.
 
 One commit per request on the happy path: the endpoint holds the commit of the wallet service's
 transaction (``wallet.services.hold_commit``), writes the journal row in it, then commits. When

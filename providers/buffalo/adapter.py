@@ -4,7 +4,7 @@ Authentication is a static token (``BUFFALO_AUTH_TOKEN``) in ``?authToken=`` and
 ``Authorization: Bearer``; the body is JSON; every answer is HTTP 200 JSON with a ``status`` from
 Evolution's set, the request's ``uuid`` echoed, and, once the caller is authenticated and the
 player known, the balance (rounded down to 6 decimals) and ``bonus`` 0. The wire contract is
-``shared/protocols/buffalo.md``; the methods are in ``providers.buffalo.methods``.
+``docs/providers/buffalo.md``; the methods are in ``providers.buffalo.methods``.
 """
 
 from __future__ import annotations

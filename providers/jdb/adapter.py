@@ -70,7 +70,7 @@ _ERR_TEXTS = {
 
 
 class JdbAdapter(ProviderAdapter):
-    """JDB's seamless wallet (../shared/protocols/jdb.md): Actions 6, 8, 4, 9, 10, 11, 13-15."""
+    """JDB's seamless wallet (docs/providers/jdb.md): Actions 6, 8, 4, 9, 10, 11, 13-15."""
 
     slug = SLUG
     name = "JDB"

@@ -1,4 +1,4 @@
-"""JDB's AES-128-CBC encryption of the form field ``x`` (../shared/protocols/jdb.md).
+"""JDB's AES-128-CBC encryption of the form field ``x`` (docs/providers/jdb.md).
 
 JDB pads the plaintext with ASCII spaces (not PKCS#7) to a multiple of 16 bytes, encrypts it with
 AES-128-CBC under the agent's key and IV, and sends URL-safe base64 without ``=`` padding. We

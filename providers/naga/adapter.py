@@ -1,4 +1,4 @@
-"""Naga Games seamless wallet: ``POST /providers/naga/<function>/`` (../shared/protocols/naga.md).
+"""Naga Games seamless wallet: ``POST /providers/naga/<function>/`` (docs/providers/naga.md).
 
 Every request is ``{"data": {...}, "dataHash": "<sha256 hex>"}`` with an ``X-Signature``
 header. The adapter checks the hash against ``JSON.stringify(data)`` rebuilt exactly (keys in

@@ -1,5 +1,5 @@
 """Naga's request integrity: ``dataHash`` (SHA-256 of ``JSON.stringify(data)``) and the RSA
-``X-Signature`` (RSASSA-PKCS1-v1_5 with SHA-256), as ``../shared/protocols/naga.md`` says.
+``X-Signature`` (RSASSA-PKCS1-v1_5 with SHA-256), as ``docs/providers/naga.md`` says.
 
 The signature is accepted over the UTF-8 bytes of the ``dataHash`` string (Naga's documented
 form) and, as our decision because Naga's page on the exact input was not public, over the

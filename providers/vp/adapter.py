@@ -1,4 +1,4 @@
-"""VP (VertexPlay) single-wallet callbacks: ``POST /providers/vp/`` (../shared/protocols/vp.md).
+"""VP (VertexPlay) single-wallet callbacks: ``POST /providers/vp/`` (docs/providers/vp.md).
 
 One URL for every action. The body is ``{"cipherText": ...}`` (AES-256-GCM under
 ``VP_API_KEY``); the decrypted JSON names the ``action``: ``balance``, ``betNSettle``,

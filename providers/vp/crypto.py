@@ -1,4 +1,4 @@
-"""VP's AES-256-GCM body encryption, both directions (../shared/protocols/vp.md).
+"""VP's AES-256-GCM body encryption, both directions (docs/providers/vp.md).
 
 ``cipherText`` = base64(iv, 12 bytes) + base64(tag, 16 bytes) + base64(ciphertext), standard
 alphabet with padding, concatenated: the IV is ``s[0:16]``, the tag ``s[16:40]``, the rest is
