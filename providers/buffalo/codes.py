@@ -1,6 +1,6 @@
 """Buffalo's status codes (Evolution's set) and how each wallet outcome maps onto them.
 
-The tables are the "Answers" table of ``shared/protocols/buffalo.md``. Evolution-style repeats
+The tables are "Status codes we answer" in ``docs/providers/buffalo.md``. Evolution-style repeats
 differ from our common rule ("same answer as the first time"): a repeated debit answers
 ``BET_ALREADY_EXIST`` and a repeated credit or cancel ``BET_ALREADY_SETTLED``, so the first
 decision and its replay map differently.

@@ -1,6 +1,6 @@
 """Buffalo requests validated into typed commands; any bad field raises ``BadInput``.
 
-Field shapes follow ``shared/protocols/buffalo.md`` (Evolution's One Wallet): ids are strings of
+Field shapes follow ``docs/providers/buffalo.md`` (Evolution's One Wallet): ids are strings of
 at most 64 characters, ``amount`` is a JSON number with at most 6 decimals and never negative.
 ``channel`` and ``game.details`` are informational and not validated.
 """

@@ -1,7 +1,7 @@
 """One function per Buffalo method: validate, check the session, call one wallet service.
 
 Each returns a ``Reply`` (status, balance, new sid) that the adapter encodes. Session rules
-(``shared/protocols/buffalo.md``): ``check``, ``balance`` and ``debit`` need a live sid of
+(``docs/providers/buffalo.md``): ``check``, ``balance`` and ``debit`` need a live sid of
 ``userId``; ``credit`` and ``cancel`` also accept an expired or retired sid of that player
 (Buffalo retries them long after the session ended). A sid of another player, a sid we never
 issued, or an unknown ``userId`` is ``INVALID_SID``. The currency must be the session's.

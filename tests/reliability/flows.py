@@ -11,7 +11,7 @@ A flow is one provider's way to open, settle and cancel a bet:
 A ``Call`` is the plain payload; it is encrypted or signed only when sent (``Call.signed``), so
 that a resend of a VP callback carries fresh signature headers as VP's own retries do. Answers
 are read into one shape (``Answer``): the provider's code as text and the balance it shows.
-The expected codes per situation are the providers' tables in ``../shared/protocols``.
+The expected codes per situation are the providers' tables in ``docs/providers/``.
 """
 
 from __future__ import annotations

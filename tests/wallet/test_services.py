@@ -1,4 +1,5 @@
-"""The wallet rules of ../shared/protocols/common.md, asserted on balances and ledger rows."""
+"""The wallet rules every provider follows (docs/architecture.md), asserted on balances and
+ledger rows."""
 
 from __future__ import annotations
 
