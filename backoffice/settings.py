@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "rest_framework",
     "wallet",
     "providers",
     "providers.vp.cards",
@@ -62,6 +63,18 @@ MIDDLEWARE = [
 PROVIDER_MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
 ]
+
+# DRF serves the provider callbacks, each view naming its own parser, authentication, renderer
+# and exception handler; these defaults keep anything else lean: JSON only (no browsable API),
+# no session or basic authentication, no throttling, and no anonymous-user object per request.
+REST_FRAMEWORK = {
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_PERMISSION_CLASSES": [],
+    "DEFAULT_THROTTLE_CLASSES": [],
+    "UNAUTHENTICATED_USER": None,
+}
 
 ROOT_URLCONF = "backoffice.urls"
 WSGI_APPLICATION = "backoffice.wsgi.application"

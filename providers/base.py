@@ -1,9 +1,12 @@
-"""What every provider adapter is: pure protocol code between raw HTTP and one wallet service.
+"""What every provider is: DRF classes for its wire format, and pure protocol code between its
+decoded message and one wallet service.
 
-An adapter authenticates and decodes the request, validates it into a typed command, calls one
-wallet service, and encodes the typed outcome as the provider's own answer. It never writes a
-model itself. The endpoint view (``providers.views``) does the rest: body limit, IP allowlist,
-journal, and turning any unexpected failure into the adapter's own error answer.
+A provider package holds a ``parsers.py`` (body to message), an ``authentication.py`` (the
+provider's proof) and an ``adapter.py`` whose adapter names them, validates the message into a
+typed command, calls one wallet service and encodes the typed outcome as the provider's own
+answer (``execute``), or a refusal (``refuse``). It never writes a model itself. The one DRF
+view (``providers.views``) does the rest: Host, method, IP allowlist, body limit, journal, and
+every failure through the adapter's refusal (``providers.exceptions``).
 """
 
 from __future__ import annotations
@@ -11,9 +14,18 @@ from __future__ import annotations
 import abc
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.http import HttpRequest
+from rest_framework.renderers import BaseRenderer
+
+from providers.renderers import ProviderJSONRenderer
+
+if TYPE_CHECKING:
+    from rest_framework.request import Request
+
+    from providers.authentication import ProviderAuthentication
+    from providers.parsers import ProviderParser
 
 
 class Rejection(StrEnum):
@@ -59,6 +71,8 @@ class InboundCall:
     client_ip: str
     request_id: str
     journal: JournalDraft = field(default_factory=JournalDraft)
+    #: The provider's decoded message, once its parser has read the body.
+    message: Any = None
 
 
 @dataclass(frozen=True)
@@ -76,16 +90,25 @@ class ProviderAnswer:
 
 
 class ProviderAdapter(abc.ABC):
+    """One provider: its DRF parser, authentication and renderer, and the protocol code between
+    its decoded message and one wallet service (``execute``) or a refusal (``refuse``)."""
+
     slug: ClassVar[str]
     name: ClassVar[str]
     #: None: one URL for every action. Otherwise the function names accepted in the URL.
     functions: ClassVar[tuple[str, ...] | None] = None
     #: Payload fields that are secrets (tokens, session ids) and must not reach the journal.
     secret_fields: ClassVar[frozenset[str]] = frozenset()
+    #: The function whose calls are cancels (journaled as such), for function-URL providers.
+    cancel_function: ClassVar[str] = ""
+    parser_class: ClassVar[type[ProviderParser]]
+    authentication_class: ClassVar[type[ProviderAuthentication]]
+    renderer_class: ClassVar[type[BaseRenderer]] = ProviderJSONRenderer
 
     @abc.abstractmethod
-    def handle(self, call: InboundCall) -> ProviderAnswer:
-        """Authenticate, decode, validate, call one wallet service, encode its outcome.
+    def execute(self, call: InboundCall, request: Request) -> ProviderAnswer:
+        """Validate the authenticated message (``providers.parsers.provider_message``), call
+        one wallet service, encode its outcome.
 
         Raise ``Refused`` for a request that must be refused in the provider's error format.
         """

@@ -1,11 +1,13 @@
-"""The one endpoint every provider goes through.
+"""The one DRF view every provider callback goes through.
 
-request → Host (``ALLOWED_HOSTS``) → IP allowlist → body (limit; chunked too) → adapter
-(authenticate, decode, validate, wallet service, encode) → journal row → answer. No request-wide
-transaction: the wallet service owns its own, and the journal row is written whatever happened
-to it.
+DRF's chain, in the order a provider request needs it: Host (``ALLOWED_HOSTS``) → POST only →
+the provider's IP allowlist (its permission) → the body (size limit; chunked too) → the
+provider's proof (its authentication class, which may read the body through its parser) → the
+adapter's ``execute`` (validate, one wallet service, encode) → the provider's renderer. Every
+failure goes through ``providers.exceptions.provider_exception_handler`` into the provider's
+own refusal. Then the journal row, whatever happened.
 
-One commit per request on the happy path: the endpoint holds the commit of the wallet service's
+One commit per request on the happy path: the view holds the commit of the wallet service's
 transaction (``wallet.services.hold_commit``), writes the journal row in it, then commits. When
 anything failed (a refusal, a busy wallet, an exception, the journal INSERT or the commit
 itself), nothing of the movement stands and the journal row is written in its own transaction,
@@ -17,127 +19,164 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from collections.abc import Callable
+from typing import Any, ClassVar, NoReturn
 
 from django.conf import settings
 from django.core.exceptions import DisallowedHost
 from django.core.signals import setting_changed
 from django.dispatch import receiver
-from django.http import HttpRequest, HttpResponse
-from django.views.decorators.csrf import csrf_exempt
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from rest_framework.exceptions import MethodNotAllowed, NotFound, PermissionDenied
+from rest_framework.request import Request
+from rest_framework.views import APIView
 
 from providers import journal
 from providers.base import InboundCall, ProviderAdapter, ProviderAnswer, Refused, Rejection
-from providers.network import client_ip, ip_allowed
-from providers.wire import dumps
+from providers.exceptions import (
+    BodyTooLarge,
+    HostNotServed,
+    provider_exception_handler,
+    safe_refusal,
+)
+from providers.network import client_ip
+from providers.permissions import ProviderAddressAllowed
 from wallet.services import HeldCommit, hold_commit
 
 log = logging.getLogger(__name__)
 
 
-def endpoint(adapter: ProviderAdapter, *, unknown_path: bool = False):  # type: ignore[no-untyped-def]
-    """Build the Django view for one adapter.
+class ProviderCallbackView(APIView):
+    """A provider's callbacks: ``as_view(adapter=...)``; its parser, authentication and
+    renderer come from the adapter, the permission (IP allowlist) is the same for all."""
 
-    ``unknown_path``: the view of the provider's paths that name no endpoint of its (a deeper
-    path, a typo): refused in the provider's own format and journaled, like an unknown action.
-    """
+    adapter: ClassVar[ProviderAdapter | None] = None
+    #: The view of a provider's paths that name no endpoint of its (a deeper path, a typo):
+    #: refused in the provider's own format and journaled, like an unknown action.
+    unknown_path: ClassVar[bool] = False
+    permission_classes = (ProviderAddressAllowed,)
+    throttle_classes = ()
+    http_method_names = ["post"]
 
-    @csrf_exempt
-    def view(request: HttpRequest, function: str = "") -> HttpResponse:
+    call: InboundCall
+    held: HeldCommit
+    answer: ProviderAnswer
+
+    @property
+    def provider(self) -> ProviderAdapter:
+        assert self.adapter is not None
+        return self.adapter
+
+    def get_parsers(self) -> list[Any]:
+        return [self.provider.parser_class()]
+
+    def get_authenticators(self) -> list[Any]:
+        return [self.provider.authentication_class()]
+
+    def get_renderers(self) -> list[Any]:
+        return [self.provider.renderer_class()]
+
+    def rendered(self, answer: ProviderAnswer) -> HttpResponse:
+        """The answer through the provider's renderer, as a plain ``HttpResponse`` (which DRF's
+        ``finalize_response`` passes through): the template-response machinery behind DRF's
+        ``Response`` cost a twelfth of a cancel and does nothing for a fixed renderer."""
+        renderer = self.provider.renderer_class()
+        return HttpResponse(
+            renderer.render(answer.body),
+            status=answer.http_status,
+            content_type=renderer.media_type,
+        )
+
+    def get_exception_handler(self) -> Callable[[Exception, dict[str, Any]], HttpResponse]:
+        return provider_exception_handler
+
+    @property
+    def default_response_headers(self) -> dict[str, str]:
+        return {}  # no Allow/Vary: the answer is the provider's, whatever it asked
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         started = time.perf_counter_ns()
-        call = InboundCall(
+        self.call = InboundCall(
             request=request,
             body=b"",
-            function=function,
+            function=kwargs.get("function", ""),
             client_ip=client_ip(request, tuple(settings.TRUSTED_PROXIES)),
             request_id=request.META.get("HTTP_X_REQUEST_ID", "")[:64] or uuid.uuid4().hex,
         )
-        with hold_commit() as held:
-            answer = _answer(adapter, call, held, unknown_path=unknown_path)
+        with hold_commit() as self.held:
+            response = super().dispatch(request, *args, **kwargs)
             latency_us = (time.perf_counter_ns() - started) // 1000
-            if held.open:
-                answer = _journal_and_commit(adapter, call, answer, held, latency_us)
+            if self.held.open:
+                committed = self._journal_and_commit(latency_us)
+                if committed is not self.answer:
+                    self.answer = committed
+                    response = self.rendered(committed)
             else:
-                journal.write_inbound(adapter, call, answer, latency_us)
-        response = HttpResponse(
-            dumps(answer.body), status=answer.http_status, content_type="application/json"
-        )
-        response["X-Request-ID"] = call.request_id
+                journal.write_inbound(self.provider, self.call, self.answer, latency_us)
+        response["X-Request-ID"] = self.call.request_id
         return response
 
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        """DRF's ``initial`` in the providers' order: the address before the proof, so that a
+        caller off the allowlist makes us decrypt or verify nothing."""
+        self.format_kwarg = None
+        _check_host(request._request)
+        if request.method != "POST":
+            raise MethodNotAllowed(request.method)
+        self.check_permissions(request)
+        self.call.body = _read_body(request._request)
+        if self.unknown_path:
+            path = request.path[:80]
+            self.call.journal.action = f"no endpoint: {path}"[:64]  # what staff see in the list
+            raise NotFound(f"no {self.provider.slug} endpoint at {path!r}")
+        functions = self.provider.functions
+        if functions is not None:
+            function = self.call.function
+            if function not in functions:
+                raise NotFound(f"unknown function {function[:40]!r}")
+            self.call.journal.action = function
+            self.call.journal.is_cancel = function == self.provider.cancel_function
+        self.perform_authentication(request)
+
+    def permission_denied(
+        self, request: Request, message: str | None = None, code: str | None = None
+    ) -> NoReturn:
+        # DRF would authenticate first to choose between 401 and 403; the allowlist is checked
+        # before any proof, so it is always "forbidden".
+        raise PermissionDenied(message)
+
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponse:
+        self.answer = self.provider.execute(self.call, request)
+        return self.rendered(self.answer)
+
+    def _journal_and_commit(self, latency_us: int) -> ProviderAnswer:
+        """Write the journal row in the held money transaction and commit both together.
+
+        If either fails, the movement is rolled back, so the answer the provider gets is the
+        "try again" of an unexpected failure (never a success for money that did not move),
+        and that answer is journaled in a transaction of its own.
+        """
+        call, adapter = self.call, self.provider
+        try:
+            self.held.commit(
+                last_statement=journal.inbound_insert(adapter, call, self.answer, latency_us)
+            )
+            return self.answer
+        except Exception as exc:
+            log.exception("%s request %s could not commit", adapter.slug, call.request_id)
+            self.held.rollback()
+            call.journal.outcome = Rejection.UNEXPECTED.value
+            call.journal.error = f"not committed: {type(exc).__name__}: {str(exc)[:500]}"
+            refusal = safe_refusal(adapter, self, Rejection.UNEXPECTED, "internal error, try again")
+            journal.write_inbound(adapter, call, refusal, latency_us)
+            return refusal
+
+
+def endpoint(adapter: ProviderAdapter, *, unknown_path: bool = False) -> Callable[..., Any]:
+    """The Django view of one provider (``unknown_path``: of its paths that name nothing)."""
+    view = ProviderCallbackView.as_view(adapter=adapter, unknown_path=unknown_path)
     view.__name__ = f"{adapter.slug}_endpoint"
     return view
-
-
-def _answer(
-    adapter: ProviderAdapter, call: InboundCall, held: HeldCommit, *, unknown_path: bool = False
-) -> ProviderAnswer:
-    """The adapter's answer; a refusal when anything failed, with no movement left standing."""
-    try:
-        _check_host(call.request)
-        if call.request.method != "POST":
-            raise Refused(Rejection.BAD_INPUT, "only POST is accepted")
-        if not ip_allowed(call.client_ip, adapter.allowlist()):
-            raise Refused(Rejection.FORBIDDEN_IP, f"address {call.client_ip} is not allowed")
-        call.body = _read_body(call.request)
-        if unknown_path:
-            path = call.request.path[:80]
-            call.journal.action = f"no endpoint: {path}"[:64]  # what staff see in the list
-            raise Refused(Rejection.UNKNOWN_ACTION, f"no {adapter.slug} endpoint at {path!r}")
-        if adapter.functions is not None and call.function not in adapter.functions:
-            raise Refused(Rejection.UNKNOWN_ACTION, f"unknown function {call.function[:40]!r}")
-        return adapter.handle(call)
-    except Refused as refusal:
-        held.rollback()  # a refusal after the wallet decided: the movement must not stand
-        call.journal.outcome = refusal.kind.value
-        call.journal.error = refusal.message
-        return _safe_refusal(adapter, call, refusal.kind, refusal.message)
-    except Exception as exc:
-        held.rollback()
-        log.exception("%s request %s failed", adapter.slug, call.request_id)
-        call.journal.outcome = Rejection.UNEXPECTED.value
-        call.journal.error = f"{type(exc).__name__}: {str(exc)[:500]}"
-        return _unexpected(adapter, call)
-
-
-def _journal_and_commit(
-    adapter: ProviderAdapter,
-    call: InboundCall,
-    answer: ProviderAnswer,
-    held: HeldCommit,
-    latency_us: int,
-) -> ProviderAnswer:
-    """Write the journal row in the held money transaction and commit both together.
-
-    If either fails, the movement is rolled back, so the answer the provider gets is the
-    "try again" of an unexpected failure (never a success for money that did not move), and
-    that answer is journaled in a transaction of its own.
-    """
-    try:
-        held.commit(last_statement=journal.inbound_insert(adapter, call, answer, latency_us))
-        return answer
-    except Exception as exc:
-        log.exception("%s request %s could not commit", adapter.slug, call.request_id)
-        held.rollback()
-        call.journal.outcome = Rejection.UNEXPECTED.value
-        call.journal.error = f"not committed: {type(exc).__name__}: {str(exc)[:500]}"
-        refusal = _unexpected(adapter, call)
-        journal.write_inbound(adapter, call, refusal, latency_us)
-        return refusal
-
-
-def _unexpected(adapter: ProviderAdapter, call: InboundCall) -> ProviderAnswer:
-    return _safe_refusal(adapter, call, Rejection.UNEXPECTED, "internal error, try again")
-
-
-def _safe_refusal(
-    adapter: ProviderAdapter, call: InboundCall, kind: Rejection, message: str
-) -> ProviderAnswer:
-    try:
-        answer = adapter.refuse(call, kind, message)
-    except Exception:  # a bug in the refusal itself: still JSON, still not a stack trace
-        log.exception("%s could not encode a refusal", adapter.slug)
-        return ProviderAnswer({"error": "internal error"}, 500, Rejection.UNEXPECTED.value)
-    return ProviderAnswer(answer.body, answer.http_status, call.journal.outcome or kind.value)
 
 
 #: Hosts already found allowed, by everything ``get_host`` reads from the request; bounded, and
@@ -174,7 +213,7 @@ def _check_host(request: HttpRequest) -> None:
         request.get_host()
     except DisallowedHost:
         host = meta.get("HTTP_HOST", meta.get("SERVER_NAME", ""))
-        raise Refused(Rejection.BAD_HOST, f"Host {str(host)[:80]!r} is not one we serve") from None
+        raise HostNotServed(f"Host {str(host)[:80]!r} is not one we serve") from None
     if len(_ALLOWED_HOSTS_SEEN) < _HOSTS_SEEN_MAX:
         _ALLOWED_HOSTS_SEEN.add(key)
 
@@ -198,10 +237,10 @@ def _read_body(request: HttpRequest) -> bytes:
     except ValueError:
         declared = 0
     if declared > limit:
-        raise Refused(Rejection.TOO_LARGE, f"body of {declared} bytes is over {limit}")
+        raise BodyTooLarge(f"body of {declared} bytes is over {limit}")
     body = request.read(limit + 1)
     if len(body) > limit:
-        raise Refused(Rejection.TOO_LARGE, f"body is over {limit} bytes")
+        raise BodyTooLarge(f"body is over {limit} bytes")
     return body
 
 
@@ -218,5 +257,5 @@ def _read_chunked(meta: dict[str, object], limit: int) -> bytes:
         parts.append(part)
         size += len(part)
     if size > limit:
-        raise Refused(Rejection.TOO_LARGE, f"chunked body is over {limit} bytes")
+        raise BodyTooLarge(f"chunked body is over {limit} bytes")
     return b"".join(parts)

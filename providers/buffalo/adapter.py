@@ -13,13 +13,21 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
+from rest_framework.request import Request
 
 from providers.base import InboundCall, ProviderAdapter, ProviderAnswer, Refused, Rejection
-from providers.buffalo.auth import QUERY_PARAMETER, TokenRefused, authenticate
+from providers.buffalo.authentication import (
+    QUERY_PARAMETER,
+    BuffaloTokenAuthentication,
+    TokenRefused,
+    token_forms,
+)
 from providers.buffalo.codes import Status
 from providers.buffalo.commands import request_uuid
 from providers.buffalo.methods import METHODS, SessionRefused
+from providers.buffalo.parsers import BuffaloParser, note
 from providers.fields import BadInput
+from providers.parsers import provider_message
 from providers.wire import WireError, loads_object
 from wallet.money import round_down
 from wallet.selectors import player_balance
@@ -73,21 +81,15 @@ class BuffaloAdapter(ProviderAdapter):
     # but a caller could put it there by mistake.
     secret_fields = frozenset({"sid", QUERY_PARAMETER})
 
-    def handle(self, call: InboundCall) -> ProviderAnswer:
-        call.journal.action = call.function
-        call.journal.is_cancel = call.function == "cancel"
-        try:
-            call.journal.signature_form = authenticate(call.request)
-        except TokenRefused as exc:
-            raise Refused(Rejection.AUTH_FAILED, str(exc)) from None
+    cancel_function = "cancel"
+    parser_class = BuffaloParser
+    authentication_class = BuffaloTokenAuthentication
+
+    def execute(self, call: InboundCall, request: Request) -> ProviderAnswer:
         if call.function == "sid" and not settings.BUFFALO_SID_METHOD_ENABLED:
             # Off in production: indistinguishable from a method we do not have.
             raise Refused(Rejection.UNKNOWN_ACTION, "the sid method is disabled")
-        try:
-            payload = loads_object(call.body)
-        except WireError as exc:
-            raise Refused(Rejection.BAD_INPUT, str(exc)) from None
-        self._note(call, payload)
+        payload = provider_message(request)
         try:
             reply = METHODS[call.function](payload)
         except BadInput as exc:
@@ -107,13 +109,13 @@ class BuffaloAdapter(ProviderAdapter):
         payload = call.journal.payload
         if not isinstance(payload, dict):
             payload = _best_effort_payload(call.body)
-            self._note(call, payload)
+            note(call, payload)
         call.journal.action = call.journal.action or call.function[:64]
         status = _REFUSAL_STATUS.get(kind, Status.TEMPORARY_ERROR)
         if kind == Rejection.UNKNOWN_ACTION and not call.journal.signature_form:
             # Unknown methods are not revealed to a caller without the token.
             try:
-                call.journal.signature_form = authenticate(call.request)
+                call.journal.signature_form = token_forms(call.request)
             except TokenRefused as exc:
                 status = Status.INVALID_TOKEN_ID
                 call.journal.outcome = Rejection.AUTH_FAILED.value
@@ -121,18 +123,6 @@ class BuffaloAdapter(ProviderAdapter):
         authenticated = bool(call.journal.signature_form) and status != Status.INVALID_TOKEN_ID
         shown = self._balance_or_none(payload) if authenticated else None
         return ProviderAnswer(_body(status, request_uuid(payload), shown), 200, kind.value)
-
-    @staticmethod
-    def _note(call: InboundCall, payload: dict[str, Any]) -> None:
-        """Journal what the request says it is about, even if it fails validation later."""
-        call.journal.payload = payload
-        user_id = payload.get("userId")
-        if isinstance(user_id, str):
-            call.journal.account_id = user_id[:64]
-        transaction = payload.get("transaction")
-        ref_id = transaction.get("refId") if isinstance(transaction, dict) else None
-        if isinstance(ref_id, str):
-            call.journal.bet_key = ref_id[:128]
 
     @staticmethod
     def _balance_or_none(payload: dict[str, Any]) -> Decimal | None:

@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 
-from providers.buffalo.auth import QUERY_PARAMETER
+from providers.buffalo.authentication import QUERY_PARAMETER
 from providers.client_base import SignedRequest
 from providers.wire import dumps
 

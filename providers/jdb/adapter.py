@@ -15,15 +15,15 @@ malformed ``JDB_AES_KEY``) might hide an Action 4 and answers ``9017`` too.
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
 from typing import Any
+
+from rest_framework.request import Request
 
 from providers.base import InboundCall, ProviderAdapter, ProviderAnswer, Refused, Rejection
 from providers.fields import BadInput
 from providers.jdb import statuses
-from providers.jdb.codec import NotAuthenticated, UnacceptableJson, decode_payload, read_x
+from providers.jdb.authentication import JdbCipherAuthentication
 from providers.jdb.commands import (
-    CANCEL_ACTIONS,
     NO_BALANCE_ACTIONS,
     BetNSettle,
     CancelBetNSettle,
@@ -36,8 +36,10 @@ from providers.jdb.commands import (
     UnknownAction,
     parse_command,
 )
-from providers.jdb.config import aes_key_and_iv, cancel_settled_policy
+from providers.jdb.config import cancel_settled_policy
+from providers.jdb.parsers import JdbParser, may_be_action_4
 from providers.jdb.statuses import Status
+from providers.parsers import provider_message
 from wallet.money import format_fixed
 from wallet.services import (
     Outcome,
@@ -50,7 +52,6 @@ from wallet.services import (
 )
 
 SLUG = "jdb"
-SIGNATURE_FORM = "aes-128-cbc"
 BALANCE_PLACES = 2
 _ERR_TEXT_MAX = 255
 
@@ -77,17 +78,11 @@ class JdbAdapter(ProviderAdapter):
     # A per-login session id: the journal keeps only enough to tell two apart.
     secret_fields = frozenset({"systemSessionId"})
 
-    def handle(self, call: InboundCall) -> ProviderAnswer:
-        call.journal.signature_form = SIGNATURE_FORM
-        key, iv = aes_key_and_iv()  # a misconfiguration raises: answered 9017 (see module doc)
-        try:
-            payload = decode_payload(read_x(call.body), key, iv)
-        except NotAuthenticated as exc:
-            raise Refused(Rejection.AUTH_FAILED, str(exc)) from exc
-        except UnacceptableJson as exc:
-            _describe(call, exc.payload)
-            raise Refused(Rejection.BAD_INPUT, str(exc)) from exc
-        _describe(call, payload)
+    parser_class = JdbParser
+    authentication_class = JdbCipherAuthentication
+
+    def execute(self, call: InboundCall, request: Request) -> ProviderAnswer:
+        payload = provider_message(request)
         try:
             command = parse_command(payload)
         except UnknownAction as exc:
@@ -99,7 +94,7 @@ class JdbAdapter(ProviderAdapter):
     def refuse(self, call: InboundCall, kind: Rejection, message: str) -> ProviderAnswer:
         payload = call.journal.payload
         decrypted = isinstance(payload, dict)
-        if (decrypted and _may_be_action_4(payload)) or (
+        if (decrypted and may_be_action_4(payload)) or (
             # A Host we do not serve is our configuration as likely as a stranger: unread, it
             # may be an Action 4, which must not be answered as final.
             kind in (Rejection.UNEXPECTED, Rejection.BAD_HOST) and not decrypted
@@ -207,61 +202,3 @@ def _err_text(result: WalletResult) -> str:
     if result.message and result.message not in text and result.outcome != Outcome.BUSY:
         text = f"{text}: {result.message}"
     return text[:_ERR_TEXT_MAX]
-
-
-# --- what the journal learns, tolerant of any payload shape -----------------------------------
-
-
-def _describe(call: InboundCall, payload: dict[str, Any]) -> None:
-    """Fill the journal draft from a decrypted payload; never raises, whatever its shape."""
-    draft = call.journal
-    draft.payload = payload
-    action = _loose_action(payload)
-    raw_action = payload.get("action")
-    if action is not None:
-        draft.action = action.label
-    elif raw_action is not None:
-        draft.action = f"{_as_text(raw_action) or type(raw_action).__name__} (unknown)"
-    draft.is_cancel = action in CANCEL_ACTIONS or _may_be_action_4(payload)
-    draft.account_id = _as_text(payload.get("uid"))
-    if action == JdbAction.CANCEL_WITHDRAW:
-        draft.bet_key = _as_text(payload.get("refTransferId"))
-    elif action in (JdbAction.SETTLE, JdbAction.DEPOSIT, JdbAction.CANCEL_BET):
-        refs = payload.get("refTransferIds")
-        # The journal row holds one bet key: the first ref (JDB usually sends one).
-        draft.bet_key = _as_text(refs[0]) if isinstance(refs, list) and refs else ""
-    else:
-        draft.bet_key = _as_text(payload.get("transferId"))
-
-
-def _loose_action(payload: dict[str, Any]) -> JdbAction | None:
-    number = _loose_number(payload.get("action"))
-    if number is None:
-        return None
-    try:
-        return JdbAction(number)
-    except ValueError:
-        return None
-
-
-def _loose_number(value: object) -> int | None:
-    """4, "4", 4.0 and " 4 " all read as 4: used only to be careful, never to accept."""
-    if isinstance(value, bool) or value is None:
-        return None
-    try:
-        number = Decimal(str(value).strip())
-    except (InvalidOperation, ValueError):
-        return None
-    if not number.is_finite() or abs(number) > 1000 or number != number.to_integral_value():
-        return None
-    return int(number)
-
-
-def _may_be_action_4(payload: dict[str, Any]) -> bool:
-    return _loose_number(payload.get("action")) == JdbAction.CANCEL_BET_N_SETTLE
-
-
-def _as_text(value: object) -> str:
-    if isinstance(value, bool) or not isinstance(value, str | int):
-        return ""
-    return str(value)[:128]

@@ -16,19 +16,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from django.conf import settings
+from rest_framework.request import Request
 
 from providers.base import InboundCall, ProviderAdapter, ProviderAnswer, Refused, Rejection
 from providers.fields import BadInput
 from providers.naga import answers, commands
-from providers.naga.signing import (
-    IntegrityFailure,
-    check_data_hash,
-    check_signature,
-    claimed_hash,
-    load_public_key,
-)
-from providers.wire import WireError, loads_object
+from providers.naga.authentication import NagaSignatureAuthentication
+from providers.naga.parsers import NagaParser
+from providers.parsers import provider_message
 from wallet.models import BetState, PlayerSession
 from wallet.selectors import bet_find, bet_win_tx_ids
 from wallet.services import (
@@ -68,10 +63,12 @@ class NagaAdapter(ProviderAdapter):
     functions = ("authorize", "place-bet", "payout", "cancel-bet", "bet-status", "balance")
     secret_fields = frozenset({"playerToken"})
 
-    def handle(self, call: InboundCall) -> ProviderAnswer:
-        call.journal.action = call.function
-        call.journal.is_cancel = call.function == "cancel-bet"
-        data = self._authenticated_data(call)
+    cancel_function = "cancel-bet"
+    parser_class = NagaParser
+    authentication_class = NagaSignatureAuthentication
+
+    def execute(self, call: InboundCall, request: Request) -> ProviderAnswer:
+        data = provider_message(request).data
         try:
             return _HANDLERS[call.function](self, call, data)
         except BadInput as exc:
@@ -79,34 +76,6 @@ class NagaAdapter(ProviderAdapter):
 
     def refuse(self, call: InboundCall, kind: Rejection, message: str) -> ProviderAnswer:
         return answers.rejection(kind, message)
-
-    # --- authentication ---------------------------------------------------------------------
-
-    def _authenticated_data(self, call: InboundCall) -> dict[str, Any]:
-        """Parse the envelope, check ``dataHash`` and ``X-Signature``; return ``data``."""
-        try:
-            body = loads_object(call.body)
-        except WireError as exc:
-            raise Refused(Rejection.BAD_INPUT, f"body: {exc}") from exc
-        call.journal.payload = body
-        data = body.get("data")
-        if not isinstance(data, dict):
-            raise Refused(Rejection.BAD_INPUT, "data must be an object")
-        if isinstance(data.get("betId"), str):
-            call.journal.bet_key = data["betId"]
-        # A missing or unusable key is our configuration: NagaKeyError reaches the view's
-        # "unexpected" path and Naga gets 503 (try again), never a false "bad signature".
-        public_key = load_public_key(settings.NAGA_PUBLIC_KEY)
-        try:
-            # The signature first, from the claimed hash alone: serialising the data costs in
-            # proportion to its shape, which nobody unauthenticated may make us spend.
-            claimed = claimed_hash(body.get("dataHash"))
-            form = check_signature(public_key, call.request.META.get("HTTP_X_SIGNATURE"), claimed)
-            check_data_hash(data, claimed)
-        except IntegrityFailure as exc:
-            raise Refused(Rejection.AUTH_FAILED, f"{answers.INVALID_SIGNATURE}: {exc}") from exc
-        call.journal.signature_form = form.value
-        return data
 
     def _live_session(self, call: InboundCall, token: str) -> PlayerSession:
         session = session_find(token=token, provider=SLUG)

@@ -15,13 +15,15 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from rest_framework.request import Request
 
 from providers.base import InboundCall, ProviderAdapter, ProviderAnswer, Refused, Rejection
 from providers.fields import BadInput
+from providers.parsers import provider_message
 from providers.vp import answers, commands, nonces, signature
 from providers.vp.answers import VpStatus
-from providers.vp.crypto import VpCryptoError, decrypt, vp_key
-from providers.wire import WireError, loads_object
+from providers.vp.authentication import VpSignatureAuthentication
+from providers.vp.parsers import VpParser
 from wallet.services import (
     Outcome,
     SettledRoundPolicy,
@@ -44,24 +46,12 @@ class VpAdapter(ProviderAdapter):
     slug = PROVIDER
     name = "VP (VertexPlay)"
 
-    def handle(self, call: InboundCall) -> ProviderAnswer:
-        cipher_text = _cipher_text(call.body)
-        payload = _decrypt_payload(cipher_text)
-        _note_payload(call, payload)
-        try:
-            form = signature.verify(
-                call.request.headers,
-                agent_id=settings.VP_AGENT_ID,
-                cipher_text=cipher_text,
-                body=call.body,
-            )
-        except signature.SignatureError as exc:
-            call.journal.signature_form = signature.SignatureForm.REFUSED
-            raise Refused(Rejection.AUTH_FAILED, str(exc)) from exc
-        signed = form != signature.SignatureForm.ABSENT
-        if signed:
-            nonces.purge_now_and_then()  # outside the money transaction, which stays short
-        call.journal.signature_form = form
+    parser_class = VpParser
+    authentication_class = VpSignatureAuthentication
+
+    def execute(self, call: InboundCall, request: Request) -> ProviderAnswer:
+        payload = provider_message(request).payload
+        signed = call.journal.signature_form != signature.SignatureForm.ABSENT
         action = payload.get("action")
         if action is None:
             raise Refused(Rejection.BAD_INPUT, "action is missing")
@@ -83,37 +73,6 @@ class VpAdapter(ProviderAdapter):
         return ProviderAnswer(answers.body(VpStatus.TRY_AGAIN, message, None), 200, kind.value)
 
 
-# --- decoding -----------------------------------------------------------------------------------
-
-
-def _cipher_text(body: bytes) -> str:
-    try:
-        envelope = loads_object(body)
-    except WireError as exc:
-        raise Refused(Rejection.BAD_INPUT, str(exc)) from exc
-    cipher_text = envelope.get("cipherText")
-    if cipher_text is None:
-        raise Refused(Rejection.BAD_INPUT, "cipherText is missing")
-    if not isinstance(cipher_text, str) or not cipher_text:
-        raise Refused(Rejection.BAD_INPUT, "cipherText must be a non-empty string")
-    return cipher_text
-
-
-def _decrypt_payload(cipher_text: str) -> dict[str, Any]:
-    try:
-        key = vp_key(settings.VP_API_KEY)
-    except VpCryptoError as exc:  # our configuration, not VP's request: an unexpected failure
-        raise ImproperlyConfigured(str(exc)) from exc
-    try:
-        plaintext = decrypt(cipher_text, key)
-    except VpCryptoError as exc:
-        raise Refused(Rejection.AUTH_FAILED, str(exc)) from exc
-    try:
-        return loads_object(plaintext)
-    except WireError as exc:
-        raise Refused(Rejection.BAD_INPUT, f"decrypted text: {exc}") from exc
-
-
 def _claim_nonce(call: InboundCall) -> None:
     """Refuse a signed callback whose ``x-nonce`` was already used (a replayed copy).
 
@@ -125,19 +84,6 @@ def _claim_nonce(call: InboundCall) -> None:
     if not nonces.claim(nonce, timestamp_ms=timestamp_ms):
         call.journal.signature_form = signature.SignatureForm.REFUSED
         raise Refused(Rejection.AUTH_FAILED, f"{signature.NONCE_HEADER} was already used (replay)")
-
-
-def _note_payload(call: InboundCall, payload: dict[str, Any]) -> None:
-    """Journal what the request says before validating it, so refusals are findable too."""
-    call.journal.payload = payload
-    action = payload.get("action")
-    call.journal.action = action if isinstance(action, str) else ""
-    call.journal.is_cancel = action == "rollback"
-    uid = payload.get("uid")
-    call.journal.account_id = uid if isinstance(uid, str) else ""
-    bet_id = payload.get("betId")
-    if isinstance(bet_id, str | int) and not isinstance(bet_id, bool):
-        call.journal.bet_key = str(bet_id)
 
 
 def _answer(result: WalletResult, table: dict[Any, VpStatus]) -> ProviderAnswer:

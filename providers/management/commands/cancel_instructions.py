@@ -24,13 +24,18 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
 
 from providers.loadtest.scenarios import DEBIT_PROVIDERS
+from providers.models import JournalEntry
 
 _INSIDE = "CANCEL_INSTRUCTIONS_INSIDE_CALLGRIND"
 _WARMUP = 50
+_HOST = "127.0.0.1"
+#: The journal outcomes of the requests measured: bets taken, settles paid, cancels refunded.
+_MEASURED_OUTCOMES = frozenset({"ok", "cancelled"})
 REQUESTS = ("cancel", "bet", "settle")
 
 
@@ -66,7 +71,10 @@ class Command(BaseCommand):
         )
 
     def _measure(self, count: int, provider: str, request: str, *, callgrind: bool) -> None:
+        # The requests name this Host, as the load harness's do; a deployment lists its own.
+        settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, _HOST]
         before, requests = _prepared_requests(count + _WARMUP, provider, request)
+        first_row = JournalEntry.objects.order_by("-id").values_list("id", flat=True).first() or 0
         _serve(before)
         _serve(requests[:_WARMUP])
         started = time.process_time()
@@ -78,6 +86,12 @@ class Command(BaseCommand):
         cpu_us = (time.process_time() - started) / count * 1e6
         if statuses != {"200 OK"}:
             raise CommandError(f"unexpected answers: {sorted(statuses)}")
+        # Most providers answer a refusal with HTTP 200 too: what each request got is journaled.
+        outcomes = set(
+            JournalEntry.objects.filter(id__gt=first_row).values_list("outcome", flat=True)
+        )
+        if not outcomes <= _MEASURED_OUTCOMES:
+            raise CommandError(f"unexpected outcomes: {sorted(outcomes - _MEASURED_OUTCOMES)}")
         if not callgrind:
             self.stdout.write(f"{provider} {request}: {cpu_us:,.0f} µs of CPU per request (noisy)")
 
@@ -130,7 +144,7 @@ def _prepared_requests(count: int, provider: str, request: str) -> tuple[list[by
 
     tag = f"ci{uuid.uuid4().hex[:6]}"
     players = seed_players(tag, 1000)
-    factory = RequestFactory(players, "127.0.0.1:8000")
+    factory = RequestFactory(players, f"{_HOST}:8000")
     if request == "cancel":
         bets = seed_bets(players, provider, f"{tag}c", count)
         cancels = [

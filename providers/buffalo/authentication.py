@@ -1,4 +1,7 @@
-"""Buffalo's static token: ``?authToken=`` and/or ``Authorization: Bearer``, constant-time."""
+"""Buffalo's static token: ``?authToken=`` and/or ``Authorization: Bearer``, constant-time.
+
+Checked before the body is read: a caller without the token makes us parse nothing.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +9,11 @@ import hmac
 
 from django.conf import settings
 from django.http import HttpRequest
+from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.request import Request
+
+from providers.authentication import ProviderAuthentication
+from providers.base import InboundCall
 
 QUERY_PARAMETER = "authToken"
 _BEARER = "bearer "
@@ -20,7 +28,7 @@ def _matches(given: str, expected: str) -> bool:
     return hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8"))
 
 
-def authenticate(request: HttpRequest) -> str:
+def token_forms(request: HttpRequest) -> str:
     """Check every token the request carries; return the forms seen ("query+header", ...).
 
     At least one form must be present and every one present must match. An empty configured
@@ -46,3 +54,13 @@ def authenticate(request: HttpRequest) -> str:
     if problems:
         raise TokenRefused("; ".join(problems))
     return "+".join(forms)
+
+
+class BuffaloTokenAuthentication(ProviderAuthentication):
+    slug = "buffalo"
+
+    def prove(self, request: Request, call: InboundCall) -> str:
+        try:
+            return token_forms(call.request)
+        except TokenRefused as exc:
+            raise AuthenticationFailed(str(exc)) from None
