@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "wallet",
     "providers",
     "providers.vp.cards",
+    "bench",
 ]
 
 MIDDLEWARE = [

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from bench.loadtest.report import Figures, Latency
+from bench.loadtest.requests import answer_code, frame
+from bench.loadtest.scenarios import split
+from bench.loadtest.seed import stake_of, win_of
 from providers.client_base import SignedRequest
-from providers.loadtest.report import Figures, Latency
-from providers.loadtest.requests import answer_code, frame
-from providers.loadtest.scenarios import split
-from providers.loadtest.seed import stake_of, win_of
 
 
 def test_percentiles_are_read_from_the_sorted_latencies() -> None:

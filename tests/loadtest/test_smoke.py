@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from providers.loadtest.run import Options, execute
-from providers.loadtest.scenarios import DEBIT_PROVIDERS, PROVIDERS
+from bench.loadtest.run import Options, execute
+from bench.loadtest.scenarios import DEBIT_PROVIDERS, PROVIDERS
 from providers.models import JournalEntry
 from tests.app_server import AppServer
 from tests.helpers import ON_POSTGRES

@@ -1,4 +1,4 @@
-"""Drive a running server with real provider requests and measure it (``providers.loadtest``)."""
+"""Drive a running server with real provider requests and measure it (``bench.loadtest``)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from providers.loadtest.run import LoadTestFailed, Options, execute
-from providers.loadtest.scenarios import DEBIT_PROVIDERS, PROVIDERS, SCENARIOS
+from bench.loadtest.run import LoadTestFailed, Options, execute
+from bench.loadtest.scenarios import DEBIT_PROVIDERS, PROVIDERS, SCENARIOS
 
 
 class Command(BaseCommand):

@@ -28,7 +28,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
 
-from providers.loadtest.scenarios import DEBIT_PROVIDERS
+from bench.loadtest.scenarios import DEBIT_PROVIDERS
 from providers.models import JournalEntry
 
 _INSIDE = "CANCEL_INSTRUCTIONS_INSIDE_CALLGRIND"
@@ -139,8 +139,8 @@ def _instrumentation(state: str) -> None:
 
 def _prepared_requests(count: int, provider: str, request: str) -> tuple[list[bytes], list[bytes]]:
     """The requests to serve first, uncounted (a settle's bets), and the ``count`` to measure."""
-    from providers.loadtest.requests import RequestFactory
-    from providers.loadtest.seed import seed_bets, seed_players
+    from bench.loadtest.requests import RequestFactory
+    from bench.loadtest.seed import seed_bets, seed_players
 
     tag = f"ci{uuid.uuid4().hex[:6]}"
     players = seed_players(tag, 1000)

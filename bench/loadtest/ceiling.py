@@ -24,8 +24,8 @@ import psycopg
 from django.conf import settings
 from psycopg import pq
 
-from providers.loadtest import cpu
-from providers.loadtest.seed import SeededBets
+from bench.loadtest import cpu
+from bench.loadtest.seed import SeededBets
 
 STATEMENTS: dict[bytes, bytes] = {
     b"lock_bet": (

@@ -20,8 +20,8 @@ from typing import Any
 
 from django.conf import settings
 
+from bench.loadtest.seed import CURRENCY, Players, stake_of, win_of
 from providers.client_base import SignedRequest, builder_for
-from providers.loadtest.seed import CURRENCY, Players, stake_of, win_of
 
 Payload = dict[str, Any]
 

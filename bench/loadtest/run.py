@@ -16,12 +16,12 @@ from urllib.parse import urlsplit
 
 from django.db import connection
 
-from providers.loadtest import cpu, scenarios
-from providers.loadtest.ceiling import run_ceiling
-from providers.loadtest.driver import Driver, RunResult
-from providers.loadtest.report import Figures, Latency
-from providers.loadtest.requests import RequestFactory
-from providers.loadtest.seed import seed_bets, seed_players
+from bench.loadtest import cpu, scenarios
+from bench.loadtest.ceiling import run_ceiling
+from bench.loadtest.driver import Driver, RunResult
+from bench.loadtest.report import Figures, Latency
+from bench.loadtest.requests import RequestFactory
+from bench.loadtest.seed import seed_bets, seed_players
 from wallet.consistency import check_ledger
 
 Say = Callable[[str], None]

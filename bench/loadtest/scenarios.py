@@ -18,8 +18,8 @@ from decimal import Decimal
 
 from django.db import connection
 
-from providers.loadtest.requests import Flow, RequestFactory
-from providers.loadtest.seed import Players, SeededBets, seed_bets, stake_of, win_of
+from bench.loadtest.requests import Flow, RequestFactory
+from bench.loadtest.seed import Players, SeededBets, seed_bets, stake_of, win_of
 
 SCENARIOS = ("cancel-storm", "retry-storm", "bet-settle", "mixed")
 PROVIDERS = ("jdb", "vp", "naga", "buffalo")

@@ -1,8 +1,9 @@
-"""The load harness behind ``manage.py loadtest`` (README, "Performance").
+"""The load harness behind ``manage.py loadtest`` (see docs/performance.md).
 
-It lives in ``providers`` because it speaks the providers' protocols: it builds every request
-with the provider's own client (``providers.<slug>.client``), exactly as the provider encrypts
-or signs it, and drives a running server over HTTP. The wallet knows nothing of it.
+It speaks the providers' protocols: it builds every request with the provider's own client
+(``providers.<slug>.client``), exactly as the provider encrypts or signs it, and drives a
+running server over HTTP. It lives in ``bench``, outside the product: neither the wallet nor the
+providers know of it.
 
 - ``seed``: players, wallets, sessions and bets written with set-based SQL, consistent with
   ``check_ledger`` from the start.

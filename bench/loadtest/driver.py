@@ -16,7 +16,7 @@ import time
 from collections import Counter, deque
 from dataclasses import dataclass, field
 
-from providers.loadtest.requests import Flow, Prepared, answer_code
+from bench.loadtest.requests import Flow, Prepared, answer_code
 
 #: Pause between retry rounds, like a provider's retry delay (short: we measure the drain).
 RETRY_PAUSE_S = 0.2
