@@ -2,7 +2,7 @@
 
 Decrypts ``x`` (AES-128-CBC, ``providers.jdb.crypto``), validates the payload into a typed
 command (``providers.jdb.commands``), calls exactly one wallet service and maps its outcome to
-JDB's status codes (``providers.jdb.statuses``). Answers are plain JSON with HTTP 200:
+JDB's status codes (``providers.jdb.codes``). Answers are plain JSON with HTTP 200:
 ``{"status", "balance", "err_text"}``; ``balance`` is a string with 2 decimals rounded down, and
 is left out for Actions 13, 14 and 15 and whenever we do not know the player's balance.
 
@@ -21,8 +21,9 @@ from rest_framework.request import Request
 
 from providers.base import InboundCall, ProviderAdapter, ProviderAnswer, Refused, Rejection
 from providers.fields import BadInput
-from providers.jdb import statuses
+from providers.jdb import codes
 from providers.jdb.authentication import JdbCipherAuthentication
+from providers.jdb.codes import Status
 from providers.jdb.commands import (
     NO_BALANCE_ACTIONS,
     BetNSettle,
@@ -38,7 +39,6 @@ from providers.jdb.commands import (
 )
 from providers.jdb.config import cancel_settled_policy
 from providers.jdb.parsers import JdbParser, may_be_action_4
-from providers.jdb.statuses import Status
 from providers.parsers import provider_message
 from wallet.money import format_fixed
 from wallet.services import (
@@ -115,7 +115,7 @@ def _execute(command: Command) -> ProviderAnswer:
     match command:
         case GetBalance(player=p):
             result = wallet_balance(account_id=p.uid, currency=p.currency)
-            return _answer(JdbAction.GET_BALANCE, result, statuses.BALANCE)
+            return _answer(JdbAction.GET_BALANCE, result, codes.BALANCE)
         case BetNSettle(player=p):
             result = bet_place_and_settle(
                 provider=SLUG,
@@ -130,7 +130,7 @@ def _execute(command: Command) -> ProviderAnswer:
                 details=command.details,
                 required_balance=command.required_balance,
             )
-            return _answer(JdbAction.BET_N_SETTLE, result, statuses.OPENING)
+            return _answer(JdbAction.BET_N_SETTLE, result, codes.OPENING)
         case CancelBetNSettle(player=p):
             policy = cancel_settled_policy()  # read first: a bad setting must not half-act
             result = bet_cancel(
@@ -141,7 +141,7 @@ def _execute(command: Command) -> ProviderAnswer:
                 currency=p.currency,
                 settled_policy=policy,
             )
-            status = statuses.cancel_bet_n_settle_status(result)
+            status = codes.cancel_bet_n_settle_status(result)
             return _answer(JdbAction.CANCEL_BET_N_SETTLE, result, status)
         case Debit(player=p):
             result = bet_open(
@@ -154,7 +154,7 @@ def _execute(command: Command) -> ProviderAnswer:
                 round_id=command.round_id,
                 game_code=command.game_code,
             )
-            return _answer(command.action, result, statuses.OPENING)
+            return _answer(command.action, result, codes.OPENING)
         case Credit(player=p):
             result = bet_settle(
                 provider=SLUG,
@@ -165,7 +165,7 @@ def _execute(command: Command) -> ProviderAnswer:
                 currency=p.currency,
                 round_closed=command.round_closed,
             )
-            return _answer(command.action, result, statuses.SETTLING)
+            return _answer(command.action, result, codes.SETTLING)
         case CancelDebits(player=p):
             result = bet_cancel(
                 provider=SLUG,
@@ -175,7 +175,7 @@ def _execute(command: Command) -> ProviderAnswer:
                 currency=p.currency,
                 amount=command.amount,
             )
-            return _answer(command.action, result, statuses.CANCELLING_DEBITS)
+            return _answer(command.action, result, codes.CANCELLING_DEBITS)
     raise TypeError(f"no handler for {type(command).__name__}")  # pragma: no cover
 
 
@@ -185,7 +185,7 @@ def _answer(
     status = (
         table_or_status
         if isinstance(table_or_status, Status)
-        else statuses.status_for(result, table_or_status)
+        else codes.status_for(result, table_or_status)
     )
     body: dict[str, str] = {"status": status.value}
     if action not in NO_BALANCE_ACTIONS and result.balance is not None:

@@ -20,7 +20,7 @@ from rest_framework.request import Request
 
 from providers.base import InboundCall, ProviderAdapter, ProviderAnswer, Refused, Rejection
 from providers.fields import BadInput
-from providers.naga import answers, commands
+from providers.naga import codes, commands
 from providers.naga.authentication import NagaSignatureAuthentication
 from providers.naga.parsers import NagaParser
 from providers.parsers import provider_message
@@ -75,13 +75,13 @@ class NagaAdapter(ProviderAdapter):
             raise Refused(Rejection.BAD_INPUT, str(exc)) from exc
 
     def refuse(self, call: InboundCall, kind: Rejection, message: str) -> ProviderAnswer:
-        return answers.rejection(kind, message)
+        return codes.rejection(kind, message)
 
     def _live_session(self, call: InboundCall, token: str) -> PlayerSession:
         session = session_find(token=token, provider=SLUG)
         if session is None:
             raise Refused(
-                Rejection.AUTH_FAILED, f"{answers.INVALID_TOKEN}: unknown, expired or revoked"
+                Rejection.AUTH_FAILED, f"{codes.INVALID_TOKEN}: unknown, expired or revoked"
             )
         call.journal.account_id = session.player.account_id
         return session
@@ -105,12 +105,12 @@ class NagaAdapter(ProviderAdapter):
         session = self._live_session(call, query.player_token)
         result = wallet_balance(account_id=session.player.account_id, currency=session.currency)
         if result.outcome != Outcome.OK:
-            return answers.outcome_failure(result)
-        return answers.success(
+            return codes.outcome_failure(result)
+        return codes.success(
             {
                 "nativeId": session.player.account_id,
                 "currency": result.currency,
-                "balance": answers.balance_number(result.balance),
+                "balance": codes.balance_number(result.balance),
             }
         )
 
@@ -158,9 +158,9 @@ class NagaAdapter(ProviderAdapter):
         )
         _journal_bet_player(call, result)
         if result.outcome not in CANCEL_DONE:
-            return answers.outcome_failure(result)
-        return answers.success(
-            {"betId": command.bet_id, "status": "CANCELED"}, answers.journal_outcome(result)
+            return codes.outcome_failure(result)
+        return codes.success(
+            {"betId": command.bet_id, "status": "CANCELED"}, codes.journal_outcome(result)
         )
 
     def bet_status(self, call: InboundCall, data: dict[str, Any]) -> ProviderAnswer:
@@ -170,10 +170,10 @@ class NagaAdapter(ProviderAdapter):
         owner = bet.player.account_id if bet is not None and bet.player is not None else ""
         if bet is None or (query.player_id and owner and owner != query.player_id):
             # Another player's bet is not revealed: it is "not found" for this player.
-            return answers.failure(404, answers.NOT_FOUND, Outcome.BET_NOT_FOUND.value)
+            return codes.failure(404, codes.NOT_FOUND, Outcome.BET_NOT_FOUND.value)
         call.journal.account_id = owner
         payouts = bet_win_tx_ids(bet_id=bet.pk)
-        return answers.success(
+        return codes.success(
             {
                 "betId": bet.bet_key,
                 "transactionPlaceBetId": bet.open_tx_id or None,
@@ -186,10 +186,10 @@ class NagaAdapter(ProviderAdapter):
 def _money_answer(result: WalletResult) -> ProviderAnswer:
     """place-bet and payout: ``{currency, balance}`` or Naga's error for the outcome."""
     if result.outcome != Outcome.OK:
-        return answers.outcome_failure(result)
-    return answers.success(
-        {"currency": result.currency, "balance": answers.balance_number(result.balance)},
-        answers.journal_outcome(result),
+        return codes.outcome_failure(result)
+    return codes.success(
+        {"currency": result.currency, "balance": codes.balance_number(result.balance)},
+        codes.journal_outcome(result),
     )
 
 

@@ -9,7 +9,7 @@ from rest_framework.request import Request
 
 from providers.authentication import ProviderAuthentication
 from providers.base import InboundCall
-from providers.naga.answers import INVALID_SIGNATURE
+from providers.naga.codes import INVALID_SIGNATURE
 from providers.naga.signing import (
     IntegrityFailure,
     check_data_hash,

@@ -20,9 +20,9 @@ from rest_framework.request import Request
 from providers.base import InboundCall, ProviderAdapter, ProviderAnswer, Refused, Rejection
 from providers.fields import BadInput
 from providers.parsers import provider_message
-from providers.vp import answers, commands, nonces, signature
-from providers.vp.answers import VpStatus
+from providers.vp import codes, commands, nonces, signature
 from providers.vp.authentication import VpSignatureAuthentication
+from providers.vp.codes import VpStatus
 from providers.vp.parsers import VpParser
 from wallet.services import (
     Outcome,
@@ -70,7 +70,7 @@ class VpAdapter(ProviderAdapter):
         return answer
 
     def refuse(self, call: InboundCall, kind: Rejection, message: str) -> ProviderAnswer:
-        return ProviderAnswer(answers.body(VpStatus.TRY_AGAIN, message, None), 200, kind.value)
+        return ProviderAnswer(codes.body(VpStatus.TRY_AGAIN, message, None), 200, kind.value)
 
 
 def _claim_nonce(call: InboundCall) -> None:
@@ -87,13 +87,13 @@ def _claim_nonce(call: InboundCall) -> None:
 
 
 def _answer(result: WalletResult, table: dict[Any, VpStatus]) -> ProviderAnswer:
-    status = answers.status_for(result.outcome, table)
+    status = codes.status_for(result.outcome, table)
     # A busy wallet's message is the database's own text: for the journal, never for VP.
     detail = result.message if result.outcome == Outcome.BUSY else ""
-    text = answers.error_text(status, result.outcome, "" if detail else result.message)
+    text = codes.error_text(status, result.outcome, "" if detail else result.message)
     # A repeat is journaled "replay:<outcome>", as every provider's is (the journal's filters).
     outcome = ("replay:" if result.replay else "") + result.outcome.value
-    return ProviderAnswer(answers.body(status, text, result.balance), 200, outcome, error=detail)
+    return ProviderAnswer(codes.body(status, text, result.balance), 200, outcome, error=detail)
 
 
 # --- actions ----------------------------------------------------------------------------------
@@ -102,7 +102,7 @@ def _answer(result: WalletResult, table: dict[Any, VpStatus]) -> ProviderAnswer:
 def _balance(call: InboundCall, payload: dict[str, Any], action: str) -> ProviderAnswer:
     query = commands.parse_balance(payload)
     result = wallet_balance(account_id=query.account_id, currency=query.currency)
-    return _answer(result, answers.BALANCE_CODES)
+    return _answer(result, codes.BALANCE_CODES)
 
 
 def _bet_and_settle(call: InboundCall, payload: dict[str, Any], action: str) -> ProviderAnswer:
@@ -122,7 +122,7 @@ def _bet_and_settle(call: InboundCall, payload: dict[str, Any], action: str) -> 
         game_code=bet.game_code,
         details=bet.details,
     )
-    return _answer(result, answers.BET_CODES)
+    return _answer(result, codes.BET_CODES)
 
 
 def _rollback(call: InboundCall, payload: dict[str, Any], action: str) -> ProviderAnswer:
@@ -138,7 +138,7 @@ def _rollback(call: InboundCall, payload: dict[str, Any], action: str) -> Provid
         settled_policy=settled_policy(),
         round_id=rollback.round_id,
     )
-    return _answer(result, answers.ROLLBACK_CODES)
+    return _answer(result, codes.ROLLBACK_CODES)
 
 
 def settled_policy() -> SettledRoundPolicy:
