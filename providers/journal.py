@@ -19,10 +19,10 @@ from django.db.models import Field, JSONField
 from django.utils import timezone
 from psycopg.types.json import Jsonb
 
-from backoffice import hot_sql
 from providers.base import InboundCall, ProviderAdapter, ProviderAnswer
 from providers.models import Direction, JournalEntry
 from providers.wire import to_jsonable
+from wallet.db import hot_sql
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""backoffice.hot_sql on PostgreSQL: BEGIN and COMMIT ride with the statements, and nothing else
+"""wallet.db.hot_sql on PostgreSQL: BEGIN and COMMIT ride with the statements, and nothing else
 about the transaction changes (what rolls back rolls back, what fails commits nothing).
 
 Real transactions (``transaction=True``): inside the suite's test transaction the connection is
@@ -20,9 +20,9 @@ from django.db import DatabaseError, IntegrityError, OperationalError, connectio
 from psycopg import pq
 from psycopg.types.json import Jsonb
 
-from backoffice import hot_sql
 from providers.models import Direction
 from tests.helpers import requires_postgres
+from wallet.db import hot_sql
 
 pytestmark = [requires_postgres, pytest.mark.django_db(transaction=True)]
 

@@ -21,9 +21,9 @@ from datetime import UTC, datetime, timedelta
 from django.db import connection
 from django.utils import timezone
 
-from backoffice import hot_sql
 from providers.models import VpNonce
 from providers.vp.signature import MAX_CLOCK_SKEW_MS
+from wallet.db import hot_sql
 
 #: A nonce is kept this long past its timestamp: the skew window plus a margin for slow clocks.
 KEEP_FOR = timedelta(milliseconds=MAX_CLOCK_SKEW_MS) + timedelta(minutes=1)

@@ -23,6 +23,7 @@ from django.db import transaction
 from django.test import Client
 
 from tests.helpers import make_player
+from wallet.db.rows import lock_wallet, move_money
 from wallet.models import Bet, LedgerKind, Wallet
 from wallet.services import (
     SettledRoundPolicy,
@@ -32,7 +33,6 @@ from wallet.services import (
     bet_settle,
     bet_staff_resolve,
 )
-from wallet.services._db import lock_wallet, move_money
 
 D = Decimal
 DAY1, DAY2, DAY3 = "2026-03-01", "2026-03-02", "2026-03-03"

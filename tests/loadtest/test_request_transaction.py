@@ -18,9 +18,9 @@ from django.test import Client
 from providers.jdb.client import build_request
 from providers.models import JournalEntry
 from tests.helpers import ON_POSTGRES, balance, bet, ledger_kinds, make_player
+from wallet.db.held_commit import HeldCommit
 from wallet.models import BetState
 from wallet.services import bet_open
-from wallet.services._db import HeldCommit
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -206,7 +206,7 @@ def _sent_messages(trace: str) -> list[str]:
 @pytest.mark.skipif(not ON_POSTGRES, reason="traces PostgreSQL protocol messages")
 @pytest.mark.usefixtures("open_bet")
 def test_a_cancel_is_two_round_trips_on_a_warm_connection(tmp_path: Any) -> None:
-    """BEGIN rides with the refund, COMMIT with the journal row (backoffice/hot_sql.py)."""
+    """BEGIN rides with the refund, COMMIT with the journal row (wallet/db/hot_sql.py)."""
     post(cancel(transfer="warm-up", ref="nothing"))  # prepares the statements on this connection
     answer, sent = _traced(cancel(), tmp_path)
     assert answer["status"] == "0000" and balance("alice") == D("100")

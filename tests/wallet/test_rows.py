@@ -11,9 +11,9 @@ from django.db.models import Model
 from django.db.models.signals import post_init
 
 from tests.helpers import make_player
+from wallet.db.rows import field_value, model_from_row, select_list, with_player_from_row
 from wallet.models import Bet, LedgerEntry, Player
 from wallet.services import bet_open
-from wallet.services._db import field_value, model_from_row, select_list, with_player_from_row
 from wallet.services.outcomes import Outcome
 
 pytestmark = pytest.mark.django_db

@@ -1,6 +1,6 @@
 """The only code that moves money or changes a bet's state. See each module's docstring."""
 
-from wallet.services._db import HeldCommit, hold_commit
+from wallet.db.held_commit import HeldCommit, hold_commit
 from wallet.services.bets import (
     bet_cancel,
     bet_open,

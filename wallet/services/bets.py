@@ -15,10 +15,9 @@ from typing import Any
 from django.db import IntegrityError
 from django.utils import timezone
 
-from backoffice import hot_sql
-from wallet.models import Bet, BetKind, BetState, LedgerEntry, LedgerKind, Player, Wallet
-from wallet.services._db import (
-    busy_on_lock_timeout,
+from wallet.db import hot_sql
+from wallet.db.held_commit import money_transaction
+from wallet.db.rows import (
     field_value,
     flag,
     insert_bet_and_debit,
@@ -27,13 +26,14 @@ from wallet.services._db import (
     lock_bets,
     lock_or_insert_bet,
     lock_wallet,
-    money_transaction,
     move_money,
     refund_open_bet,
     save_bet,
     select_with_player_sql,
     with_player_from_row,
 )
+from wallet.models import Bet, BetKind, BetState, LedgerEntry, LedgerKind, Player, Wallet
+from wallet.services.busy import busy_on_lock_timeout
 from wallet.services.outcomes import Outcome, SettledRoundPolicy, WalletResult
 
 ZERO = Decimal(0)
@@ -358,11 +358,11 @@ def bet_settle(
 
 # Settles and cancels of other players' bets start with these: fixed statements, not queries
 # the ORM compiles each time (compiling the two was two thirds of a JDB settle's Python).
-_PLAYER_ID_SQL = "SELECT id FROM wallet_player WHERE account_id = %s"  # unique
+_PLAYER_ID_SQL = f"SELECT id FROM {Player._meta.db_table} WHERE account_id = %s"  # noqa: S608 (unique)
 # The partial unique index behind a win's idempotency covers non-empty ids only; saying so in
 # the statement lets PostgreSQL use it in the prepared statement's generic plan too.
 _EARLIER_WIN_SQL = (
-    "SELECT bet_id, amount FROM wallet_ledgerentry "
+    f"SELECT bet_id, amount FROM {LedgerEntry._meta.db_table} "  # noqa: S608
     "WHERE provider = %s AND kind = 'win' AND provider_tx_id = %s{non_empty} ORDER BY id LIMIT 1"
 )
 
@@ -631,7 +631,7 @@ def _cancel_note(tx_id: str, amount: Decimal | None) -> dict[str, Any]:
 
 
 _FIRST_REFUND_TX_SQL = (
-    "SELECT provider_tx_id FROM wallet_ledgerentry "
+    f"SELECT provider_tx_id FROM {LedgerEntry._meta.db_table} "  # noqa: S608
     "WHERE bet_id = %s AND kind IN ('refund', 'reversal') ORDER BY id LIMIT 1"
 )
 

@@ -10,14 +10,14 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from backoffice import hot_sql
-from wallet.models import LedgerKind, Player, PlayerSession, Wallet
-from wallet.services._db import (
+from wallet.db import hot_sql
+from wallet.db.rows import (
     lock_wallet,
     move_money,
     select_with_player_sql,
     with_player_from_row,
 )
+from wallet.models import LedgerKind, Player, PlayerSession, Wallet
 
 
 def player_create(

@@ -13,8 +13,8 @@ from django.contrib.auth.models import User
 from django.db import OperationalError, transaction
 from django.utils import timezone
 
+from wallet.db.rows import BalanceLimitExceeded, lock_wallet, move_money, save_bet
 from wallet.models import AuditEntry, Bet, BetState, LedgerKind, Wallet
-from wallet.services._db import BalanceLimitExceeded, lock_wallet, move_money, save_bet
 from wallet.services.outcomes import Outcome
 
 

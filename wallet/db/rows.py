@@ -1,136 +1,39 @@
-"""Low-level pieces the money services share: bet row locks, wallet moves, busy detection, and
-the transaction a provider request's journal row may join.
+"""Row helpers the money services share: bet row locks, wallet moves, bet inserts and updates,
+and models built from rows without the ORM.
 
 Lock order is always bet rows (sorted by key), then the wallet row. Lock waits are bounded by
 PostgreSQL's ``lock_timeout`` (set on the connection, see settings) and by SQLite's busy timeout.
 
 The hot statements are written so that a cancel costs few round trips: a bet is locked together
 with its owner's account id, and a wallet move is one statement (the wallet UPDATE, which takes
-the row lock and returns the new balance, and the ledger INSERT, chained on PostgreSQL).
+the row lock and returns the new balance, and the ledger INSERT, chained on PostgreSQL). Table
+names come from the models' ``_meta``; only values are parameters.
 """
 
 from __future__ import annotations
 
 import functools
-import sys
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, TypeVar
 
 from django.db import (
     DEFAULT_DB_ALIAS,
     DataError,
-    OperationalError,
     connection,
     connections,
-    transaction,
 )
 from django.db.models import Field, Model
 from django.db.models.base import ModelState
 from django.db.models.signals import post_init, pre_init
 from django.utils import timezone
 
-from backoffice import hot_sql
+from wallet.db import hot_sql
 from wallet.models import Bet, LedgerEntry, LedgerKind, Player, Wallet
 from wallet.money import MAX_AMOUNT
-from wallet.services.outcomes import Outcome, WalletResult
 
-P = ParamSpec("P")
 M = TypeVar("M", bound=Model)
-
-
-# --- one commit per provider request ---------------------------------------------------------
-
-
-class _Abandoned(Exception):
-    """Passed to ``Atomic.__exit__`` to roll a held transaction back."""
-
-
-class HeldCommit:
-    """A money transaction that succeeded and now waits for its caller to commit it.
-
-    The provider endpoint holds the commit (``hold_commit``) so that the request's journal row
-    is written in the same transaction as the movement it records: one commit per request on the
-    happy path. Whatever fails before the commit rolls back the movement with it.
-    """
-
-    def __init__(self) -> None:
-        self._atomic: transaction.Atomic | None = None
-
-    @property
-    def open(self) -> bool:
-        return self._atomic is not None
-
-    def _hold(self, atomic: transaction.Atomic) -> None:
-        self._atomic = atomic
-
-    def commit(self, last_statement: tuple[str, Sequence[Any]] | None = None) -> None:
-        """Commit the held transaction, after ``last_statement`` (sql, params) if given: on
-        PostgreSQL the statement and the COMMIT go in one round trip. Raises (having rolled
-        back) when either fails."""
-        atomic, self._atomic = self._atomic, None
-        if atomic is None:
-            raise transaction.TransactionManagementError("no held transaction to commit")
-        if connection.needs_rollback:  # a statement failed inside: Django would roll back
-            atomic.__exit__(_Abandoned, _Abandoned(), None)
-            raise transaction.TransactionManagementError("the held transaction had failed")
-        if last_statement is not None:
-            try:
-                hot_sql.execute_then_commit(*last_statement)
-            except BaseException:
-                atomic.__exit__(*sys.exc_info())
-                raise
-        atomic.__exit__(None, None, None)
-
-    def rollback(self) -> None:
-        atomic, self._atomic = self._atomic, None
-        if atomic is not None:
-            atomic.__exit__(_Abandoned, _Abandoned(), None)
-
-
-_held: ContextVar[HeldCommit | None] = ContextVar("wallet_held_commit", default=None)
-
-
-@contextmanager
-def hold_commit() -> Iterator[HeldCommit]:
-    """Within this block the first money service to succeed leaves its transaction open.
-
-    The caller then adds its own rows and calls ``commit()`` (or ``rollback()``); a transaction
-    still open when the block ends is rolled back, never left behind.
-    """
-    held = HeldCommit()
-    token = _held.set(held)
-    try:
-        yield held
-    finally:
-        _held.reset(token)
-        held.rollback()
-
-
-@contextmanager
-def money_transaction() -> Iterator[None]:
-    """One database transaction for one money movement (``transaction.atomic``).
-
-    Inside ``hold_commit`` and outside any other transaction, a block that succeeds is not
-    committed here but handed to the holder; a block that fails is rolled back here, as
-    ``atomic`` would, so that the caller goes on (answering, journaling) outside any transaction.
-    """
-    held = _held.get()
-    if held is None or held.open or connection.in_atomic_block:
-        with transaction.atomic():
-            yield
-        return
-    atomic = transaction.atomic()
-    atomic.__enter__()
-    try:
-        yield
-    except BaseException:
-        atomic.__exit__(*sys.exc_info())
-        raise
-    held._hold(atomic)
 
 
 class BalanceLimitExceeded(Exception):
@@ -145,42 +48,6 @@ class BalanceLimitExceeded(Exception):
 
 
 _NUMERIC_VALUE_OUT_OF_RANGE = "22003"  # PostgreSQL's SQLSTATE
-
-
-def busy_on_lock_timeout(func: Callable[P, WalletResult]) -> Callable[P, WalletResult]:
-    """Turn a lock-wait timeout, deadlock or lost connection into ``Outcome.BUSY``, and a
-    credit past the balance limit into ``Outcome.BALANCE_LIMIT``.
-
-    The transaction inside ``func`` has rolled back by then, so nothing moved; the provider is
-    told to try again with its own retry code, or that its amount cannot be taken.
-    """
-
-    @functools.wraps(func)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> WalletResult:
-        try:
-            return func(*args, **kwargs)
-        except OperationalError as exc:
-            return WalletResult(Outcome.BUSY, message=_short(exc))
-        except BalanceLimitExceeded as exc:
-            return WalletResult(
-                Outcome.BALANCE_LIMIT,
-                balance=_balance_after_refusal(exc.wallet_id),
-                currency=exc.currency,
-                message=str(exc),
-            )
-
-    return wrapper
-
-
-def _balance_after_refusal(wallet_id: int | None) -> Decimal | None:
-    if wallet_id is None:
-        return None
-    return Wallet.objects.filter(pk=wallet_id).values_list("balance", flat=True).first()
-
-
-def _short(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0][:200] if text else type(exc).__name__
 
 
 def lock_bets(provider: str, bet_keys: Iterable[str]) -> dict[str, Bet]:
@@ -368,23 +235,23 @@ def _lock_with_owner_sql(vendor: str) -> str:
 _REFUND_OPEN_BET_SQL = """
 WITH locked AS MATERIALIZED (
     SELECT b.id, b.wallet_id, b.player_id, b.stake, b.state, b.cancel_outcome, b.currency
-    FROM wallet_bet b WHERE b.provider = %s AND b.bet_key = %s
+    FROM {bet} b WHERE b.provider = %s AND b.bet_key = %s
     FOR UPDATE OF b
 ), target AS (
     SELECT b.id, b.wallet_id, b.stake FROM locked b {owner_join}
     WHERE b.state = 'open' AND b.cancel_outcome = '' {conditions}
 ), moved AS (
-    UPDATE wallet_wallet w SET balance = w.balance + t.stake, updated_at = %s
+    UPDATE {wallet} w SET balance = w.balance + t.stake, updated_at = %s
     FROM target t WHERE w.id = t.wallet_id
     RETURNING w.id AS wallet_id, w.balance, t.id AS bet_id, t.stake
 ), refund AS (
-    INSERT INTO wallet_ledgerentry (
+    INSERT INTO {ledger} (
         wallet_id, bet_id, kind, amount, balance_after, provider, provider_tx_id, reason,
         created_at)
     SELECT wallet_id, bet_id, 'refund', stake, balance, %s::text, %s::text, '', %s::timestamptz
     FROM moved
 )
-UPDATE wallet_bet b
+UPDATE {bet} b
 SET state = 'cancelled', cancel_outcome = 'cancelled', cancelled_at = %s, updated_at = %s
 FROM moved m WHERE b.id = m.bet_id
 RETURNING {bet_columns}, m.balance
@@ -401,7 +268,10 @@ def _refund_open_bet_sql(by_player: bool, by_currency: bool, by_amount: bool) ->
     if by_amount:
         conditions.append("AND b.stake = %s")
     return _REFUND_OPEN_BET_SQL.format(
-        owner_join="JOIN wallet_player p ON p.id = b.player_id" if by_player else "",
+        bet=Bet._meta.db_table,
+        wallet=Wallet._meta.db_table,
+        ledger=LedgerEntry._meta.db_table,
+        owner_join=f"JOIN {Player._meta.db_table} p ON p.id = b.player_id" if by_player else "",
         conditions=" ".join(conditions),
         bet_columns=select_list(Bet, "b"),
     )
@@ -533,7 +403,7 @@ def _insert_bet_and_debit_sql() -> tuple[str, tuple[Field[Any, Any], ...]]:
     sql = f"""
 WITH opened AS ({insert}),
 moved AS (
-    UPDATE wallet_wallet SET balance = balance + %s, updated_at = %s
+    UPDATE {Wallet._meta.db_table} SET balance = balance + %s, updated_at = %s
     WHERE id = %s AND balance >= %s AND EXISTS (SELECT FROM opened)
     RETURNING id, balance
 ),
@@ -578,7 +448,7 @@ def lock_wallet(wallet_id: int) -> Wallet:
     return model_from_row(Wallet, row)
 
 
-_LEDGER_COLUMNS = """wallet_ledgerentry (
+_LEDGER_COLUMNS = f"""{LedgerEntry._meta.db_table} (
     wallet_id, bet_id, kind, amount, balance_after, provider, provider_tx_id, staff_user_id,
     reason, created_at)"""
 
@@ -586,7 +456,7 @@ _LEDGER_COLUMNS = """wallet_ledgerentry (
 # INSERT (with that balance) and, when asked, the bet's UPDATE, in one statement: one round trip.
 _MOVE_MONEY_SQL = f"""
 WITH moved AS (
-    UPDATE wallet_wallet SET balance = balance + %s, updated_at = %s WHERE id = %s
+    UPDATE {Wallet._meta.db_table} SET balance = balance + %s, updated_at = %s WHERE id = %s
     RETURNING id, balance
 ){{bet_update}}
 INSERT INTO {_LEDGER_COLUMNS}

@@ -1,4 +1,4 @@
-"""Parameters as SQL literals, for statements sent as text (``backoffice/hot_sql.py``).
+"""Parameters as SQL literals, for statements sent as text (``wallet/db/hot_sql.py``).
 
 What psycopg's client-side binding (``ClientCursor.mogrify``) does, for the few types the hot
 statements carry, at a fraction of its cost (mogrify went through psycopg's generic adaptation

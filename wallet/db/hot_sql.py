@@ -12,7 +12,7 @@ the statement itself. So this module sends:
 
 A cancel is then two round trips. The statements are prepared once per connection with SQL's
 ``PREPARE`` (PostgreSQL then neither parses nor plans them again) and run with ``EXECUTE``, the
-parameters quoted as literals (``backoffice/sql_literals.py``: libpq's own quoting).
+parameters quoted as literals (``wallet/db/literals.py``: libpq's own quoting).
 ``DATABASE_PREPARED_STATEMENTS=false`` sends the statement text itself instead, for a pooler
 that does not keep a session's prepared statements between transactions (PgBouncer in
 transaction mode, whatever its version: its prepared-statement support covers the protocol's,
@@ -46,7 +46,7 @@ from psycopg.adapt import AdaptersMap, Transformer
 from psycopg.errors import error_from_result
 from psycopg.types.datetime import TimestamptzLoader
 
-from backoffice.sql_literals import Literals, split_at_placeholders
+from wallet.db.literals import Literals, split_at_placeholders
 
 
 def fetch_one(sql: str, params: Sequence[Any]) -> tuple[Any, ...] | None:
