@@ -21,8 +21,8 @@ from django.urls import NoReverseMatch, URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 
-from backoffice.display import when
 from backoffice.support_views import money
+from wallet.display import when
 from wallet.models import Bet, LedgerEntry, LedgerKind, Player, Provider
 from wallet.selectors import (
     StuckReason,

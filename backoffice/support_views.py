@@ -24,8 +24,8 @@ from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, reverse
 from django.utils.http import urlencode
 
-from backoffice.display import amount_text, code_words, signed_amount_text
 from providers.models import JournalEntry
+from wallet.display import amount_text, code_words, signed_amount_text
 from wallet.forms import AmountField
 from wallet.models import AuditEntry, Bet, BetKind, BetState, LedgerEntry, Wallet
 from wallet.money import amount_in_words, currency_places

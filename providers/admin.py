@@ -25,10 +25,10 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 from django.utils.http import urlencode
 
-from backoffice.display import UtcTimesMixin
 from providers.base import Rejection
 from providers.models import JournalEntry
 from wallet.admin import BoundedPaginator
+from wallet.display import UtcTimesMixin
 from wallet.models import Bet
 from wallet.services import Outcome
 

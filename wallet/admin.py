@@ -24,7 +24,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
 
-from backoffice.display import DASH, UtcTimesMixin, amount_text, when
+from wallet.display import DASH, UtcTimesMixin, amount_text, when
 from wallet.models import (
     AuditEntry,
     Bet,

@@ -16,12 +16,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from backoffice.dashboard import _chart_axis
-from backoffice.display import amount_text, when
 from providers.models import JournalEntry
 from providers.vp.cards.admin import card_message_text
 from providers.vp.cards.models import OperatorCard
 from tests.admin.conftest import bet_and_settle, journal, open_bet, staff
 from tests.helpers import make_player
+from wallet.display import amount_text, when
 from wallet.models import AuditEntry, Bet, LedgerEntry, Player
 from wallet.selectors import StuckReason, stuck_bets
 from wallet.services import bet_staff_cancel

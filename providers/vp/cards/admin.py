@@ -21,7 +21,6 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
 
-from backoffice.display import DASH, UtcTimesMixin, amount_text, when
 from providers.vp.api_client import VpClient, VpOutcome
 from providers.vp.cards import selectors
 from providers.vp.cards.catalog import fetch_templates
@@ -35,6 +34,7 @@ from providers.vp.cards.services import (
     card_refresh_usage,
     card_resend_issue,
 )
+from wallet.display import DASH, UtcTimesMixin, amount_text, when
 
 _LEVELS = {
     "success": messages.SUCCESS,
