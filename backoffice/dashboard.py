@@ -21,7 +21,6 @@ from django.urls import NoReverseMatch, URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 
-from backoffice.support_views import money
 from wallet.display import when
 from wallet.models import Bet, LedgerEntry, LedgerKind, Player, Provider
 from wallet.selectors import (
@@ -30,6 +29,7 @@ from wallet.selectors import (
     stuck_after_minutes,
     stuck_summary,
 )
+from wallet.support_views import money
 
 FINANCE_PAGES = (
     ("finance_summary", "Reconciliation summary"),

@@ -1,7 +1,7 @@
 """Admin pages for players, wallets, the ledger, bets, sessions and the staff audit.
 
 Money rows are read-only for everyone: no add, change or delete, even for superusers. Money
-moves only through the staff actions on a bet's page (``backoffice.support_views``), which call
+moves only through the staff actions on a bet's page (``wallet.support_views``), which call
 ``wallet.services.staff`` and check their own permission.
 
 Lists over big tables never count them whole: ``BoundedPaginator`` counts up to
@@ -36,6 +36,14 @@ from wallet.models import (
     Wallet,
 )
 from wallet.selectors import COUNT_LIMIT, StuckReason, bounded_count, stuck_q
+from wallet.support_views import (
+    action_label,
+    audit_changes,
+    bet_detail_context,
+    money,
+    player_activity_context,
+    staff_action_view,
+)
 
 
 class BoundedPaginator(Paginator):
@@ -138,8 +146,6 @@ class PlayerAdmin(UtcTimesMixin, admin.ModelAdmin):
         form_url: str = "",
         extra_context: dict[str, Any] | None = None,
     ) -> HttpResponse:
-        from backoffice.support_views import player_activity_context
-
         player = self.get_object(request, unquote(object_id))
         extra = dict(extra_context or {})
         if player is not None and self.has_view_permission(request, player):
@@ -301,14 +307,10 @@ class BetAdmin(ReadOnlyAdmin):
 
     @admin.display(description="stake", ordering="stake")
     def stake_shown(self, bet: Bet) -> str:
-        from backoffice.support_views import money
-
         return money(bet.stake, bet.currency)
 
     @admin.display(description="win", ordering="win")
     def win_shown(self, bet: Bet) -> str:
-        from backoffice.support_views import money
-
         return money(bet.win, bet.currency)
 
     @admin.display(description="review", ordering="-needs_review")
@@ -350,8 +352,6 @@ class BetAdmin(ReadOnlyAdmin):
         return queryset.filter(matches), False
 
     def get_urls(self) -> list[URLPattern]:
-        from backoffice.support_views import staff_action_view
-
         def action(slug: str) -> Any:
             def view(request: HttpRequest, object_id: str) -> HttpResponse:
                 return staff_action_view(self, request, object_id, slug)
@@ -373,8 +373,6 @@ class BetAdmin(ReadOnlyAdmin):
         extra_context: dict[str, Any] | None = None,
     ) -> HttpResponse:
         """The bet page: everything support needs about one bet, and its actions."""
-        from backoffice.support_views import bet_detail_context
-
         bet = self.get_object(request, unquote(object_id))
         if bet is None:
             return self._get_obj_does_not_exist_redirect(  # type: ignore[attr-defined]
@@ -422,8 +420,6 @@ class AuditEntryAdmin(ReadOnlyAdmin):
 
     @admin.display(description="what", ordering="action")
     def what(self, entry: AuditEntry) -> str:
-        from backoffice.support_views import action_label
-
         return action_label(entry.action)
 
     def change_view(
@@ -449,8 +445,6 @@ class AuditEntryAdmin(ReadOnlyAdmin):
 
     @admin.display(description="before → after")
     def changes(self, entry: AuditEntry) -> str:
-        from backoffice.support_views import audit_changes
-
         currency = entry.bet.currency if entry.bet is not None else ""
         rows = audit_changes(entry, currency)
         if not rows:

@@ -7,8 +7,8 @@ from decimal import Decimal
 import pytest
 from django.core.management import CommandError, call_command
 
-from backoffice.support_views import money, signed_money
 from tests.helpers import ON_POSTGRES
+from wallet.support_views import money, signed_money
 
 
 @pytest.mark.parametrize(
