@@ -95,7 +95,7 @@ def _naga_key() -> list[CheckMessage]:
     """NAGA_PUBLIC_KEY must load (PEM text or a readable file, RSA of at least 1024 bits)."""
     if not _setting("NAGA_PUBLIC_KEY"):
         return []
-    from providers.naga.signing import NagaKeyError, load_public_key
+    from providers.naga.crypto import NagaKeyError, load_public_key
 
     try:
         load_public_key(str(_setting("NAGA_PUBLIC_KEY")))

@@ -10,7 +10,7 @@ from rest_framework.request import Request
 from providers.authentication import ProviderAuthentication
 from providers.base import InboundCall
 from providers.naga.codes import INVALID_SIGNATURE
-from providers.naga.signing import (
+from providers.naga.crypto import (
     IntegrityFailure,
     check_data_hash,
     check_signature,

@@ -22,7 +22,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 from providers.client_base import SignedRequest
-from providers.naga.signing import SignatureForm, data_hash, data_text, pem_bytes
+from providers.naga.crypto import SignatureForm, data_hash, data_text, pem_bytes
 
 PrivateKeySource = rsa.RSAPrivateKey | str | bytes
 

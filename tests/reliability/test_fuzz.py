@@ -46,7 +46,7 @@ from providers.jdb import crypto as jdb_crypto
 from providers.jdb.config import aes_key_and_iv
 from providers.models import JournalEntry
 from providers.naga.client import sign as naga_sign
-from providers.naga.signing import data_hash
+from providers.naga.crypto import data_hash
 from providers.vp import signature as vp_signature
 from providers.vp.crypto import encrypt as vp_encrypt
 from providers.vp.crypto import vp_key

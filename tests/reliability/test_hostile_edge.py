@@ -161,7 +161,7 @@ def test_naga_verifies_the_signature_before_it_serialises_the_data(
 ) -> None:
     """A forged request costs no serialisation: the data is rebuilt only once signed."""
     monkeypatch.setattr(
-        "providers.naga.signing.js_stringify",
+        "providers.naga.crypto.js_stringify",
         lambda value: pytest.fail("the data was serialised before the signature was checked"),
     )
     data = Flows().cancel("naga", alice, "nb-1", "", D(0)).payload

@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from providers.client_base import SignedRequest
 from providers.models import JournalEntry
 from providers.naga.client import build_request
-from providers.naga.signing import SignatureForm
+from providers.naga.crypto import SignatureForm
 from tests.helpers import make_player
 from tests.providers.conftest import Sent
 from wallet.models import LedgerEntry

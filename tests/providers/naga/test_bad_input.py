@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from providers.client_base import SignedRequest
 from providers.naga.client import sign
-from providers.naga.signing import data_hash
+from providers.naga.crypto import data_hash
 from tests.helpers import balance
 from tests.providers.naga.conftest import (
     Naga,

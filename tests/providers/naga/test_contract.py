@@ -10,7 +10,7 @@ import pytest
 from django.utils import timezone
 
 from providers.naga import adapter as naga_adapter
-from providers.naga.signing import SignatureForm
+from providers.naga.crypto import SignatureForm
 from tests.helpers import balance, bet, ledger_kinds, make_player
 from tests.providers.naga.conftest import (
     Naga,

@@ -11,8 +11,8 @@ from decimal import Decimal
 
 import pytest
 
+from providers.naga.crypto import data_hash
 from providers.naga.jsjson import NotSerialisable, js_number, js_stringify
-from providers.naga.signing import data_hash
 from providers.wire import WireError, loads_object
 
 

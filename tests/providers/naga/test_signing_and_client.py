@@ -19,7 +19,7 @@ from django.core.management import call_command
 from backoffice import demo_keys
 from providers.client_base import SignedRequest, builder_for
 from providers.naga.client import build_request, sign
-from providers.naga.signing import (
+from providers.naga.crypto import (
     IntegrityFailure,
     NagaKeyError,
     SignatureForm,
