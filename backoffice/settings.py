@@ -2,7 +2,7 @@
 
 Every variable is documented in README.md and .env.example. Secrets have no default outside
 demo mode: with DEMO_KEYS on (the default when DEBUG is on) the providers use the published
-demo keys of ``backoffice/demo_keys.py``, which exist for the demo and the tests only.
+demo keys of ``providers/demo_keys/``, which exist for the demo and the tests only.
 """
 
 from pathlib import Path
@@ -194,7 +194,7 @@ def _secret(name: str, demo_value: str) -> str:
     return value or (demo_value if DEMO_KEYS else "")
 
 
-from backoffice import demo_keys  # noqa: E402
+from providers import demo_keys  # noqa: E402
 
 # JDB (docs/providers/jdb.md)
 JDB_AES_KEY = _secret("JDB_AES_KEY", demo_keys.JDB_AES_KEY)

@@ -7,7 +7,7 @@ hashes it (``dataHash``), signs the hash with an RSA private key (PKCS1v15 + SHA
 The signing key is, in order: the ``private_key`` argument (tests pass their own), the
 ``NAGA_CLIENT_PRIVATE_KEY`` setting (PEM text or a path; for test and load rigs only: in
 production Naga holds its private key and we never sign), or, with ``DEMO_KEYS`` on, the
-published demo key ``backoffice/demo_keys_naga/naga_demo_private.pem``.
+published demo key ``providers/demo_keys/naga_demo_private.pem``.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
+from providers import demo_keys
 from providers.client_base import SignedRequest
 from providers.naga.crypto import SignatureForm, data_hash, data_text, pem_bytes
 
@@ -65,8 +66,6 @@ def _signing_key(source: PrivateKeySource | None) -> rsa.RSAPrivateKey:
     if source is None:
         source = getattr(settings, "NAGA_CLIENT_PRIVATE_KEY", "") or ""
     if not source and getattr(settings, "DEMO_KEYS", False):
-        from backoffice import demo_keys
-
         source = demo_keys.NAGA_PRIVATE_KEY_PATH
     if not source:
         raise ImproperlyConfigured(

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from django.conf import settings as django_settings
 
-from backoffice import demo_keys
+from providers import demo_keys
 from tests.app_server import AppServer
 from tests.conftest import provider_settings_environment
 

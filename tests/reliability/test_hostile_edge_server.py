@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from backoffice import demo_keys
+from providers import demo_keys
 from providers.client_base import SignedRequest
 from providers.models import JournalEntry
 from tests.app_server import AppServer

@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
 
-from backoffice import demo_keys
+from providers import demo_keys
 from providers.client_base import SignedRequest, builder_for
 from providers.naga.client import build_request, sign
 from providers.naga.crypto import (

@@ -368,7 +368,7 @@ def main() -> None:
     ``python -m tests.providers.vp_cards.fake_vp --port 8099``."""
     import argparse
 
-    from backoffice import demo_keys
+    from providers import demo_keys
 
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("--port", type=int, default=8099)

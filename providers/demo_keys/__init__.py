@@ -14,7 +14,7 @@ VP_AGENT_ID = "integratorDemo01"
 VP_API_KEY = "6d1f0c2b9a8e7d6c5b4a39281706f5e4d3c2b1a09f8e7d6c5b4a392817065f4e"
 VP_SECRET_KEY = "demo-vp-secret"
 
-_NAGA_DIR = Path(__file__).resolve().parent / "demo_keys_naga"
+_NAGA_DIR = Path(__file__).resolve().parent
 NAGA_PUBLIC_KEY_PATH = str(_NAGA_DIR / "naga_demo_public.pem")
 NAGA_PRIVATE_KEY_PATH = str(_NAGA_DIR / "naga_demo_private.pem")
 
