@@ -17,8 +17,41 @@ import time
 from pathlib import Path
 
 import requests
+from django.conf import settings as django_settings
+
+from providers import demo_keys
+from tests.conftest import provider_settings_environment
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def _database_url() -> str:
+    db = django_settings.DATABASES["default"]
+    user = db.get("USER") or "postgres"
+    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
+    host = db.get("HOST") or "127.0.0.1"
+    port = db.get("PORT") or 5432
+    return f"postgres://{user}{password}@{host}:{port}/{db['NAME']}"
+
+
+def server_environment() -> dict[str, str]:
+    """An app server's environment: production settings on the test database, the suite's
+    provider keys and Naga's demo public key (its tests sign with the demo private key)."""
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "DJANGO_SETTINGS_MODULE": "backoffice.settings",
+        "DEBUG": "false",
+        "DEMO_KEYS": "false",
+        "SECRET_KEY": "loadtest-smoke-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "SECURE_SSL_REDIRECT": "false",
+        "DATABASE_URL": _database_url(),
+        "CONN_HEALTH_CHECKS": "false",
+        "NAGA_PUBLIC_KEY": demo_keys.NAGA_PUBLIC_KEY_PATH,
+        "LOG_LEVEL": "WARNING",
+    }
+    env.update(provider_settings_environment())
+    return env
 
 
 def free_port() -> int:

@@ -18,9 +18,8 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db.models import Sum
 
-from tests.app_server import ROOT
+from tests.app_server import ROOT, server_environment
 from tests.helpers import ON_POSTGRES
-from tests.loadtest.conftest import server_environment
 from wallet.consistency import check_ledger
 from wallet.models import Bet, LedgerEntry
 

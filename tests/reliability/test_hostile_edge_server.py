@@ -17,9 +17,8 @@ import pytest
 from providers import demo_keys
 from providers.client_base import SignedRequest
 from providers.models import JournalEntry
-from tests.app_server import AppServer
+from tests.app_server import AppServer, server_environment
 from tests.helpers import ON_POSTGRES, balance
-from tests.loadtest.conftest import server_environment
 from tests.reliability.conftest import gambler
 from tests.reliability.flows import Answer, Flows, read_answer
 

@@ -13,9 +13,8 @@ import requests
 
 from providers.jdb.client import build_request
 from providers.models import JournalEntry
-from tests.app_server import AppServer
+from tests.app_server import AppServer, server_environment
 from tests.helpers import ON_POSTGRES, balance, make_player
-from tests.loadtest.conftest import server_environment
 from tests.providers.jdb.jdb_wire import CNY_PLAYER, debit
 
 pytestmark = [
