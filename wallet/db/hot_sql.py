@@ -25,7 +25,7 @@ nothing and needs to be told nothing: it reads the transaction status from libpq
 no second ``BEGIN`` inside a transaction begun here, and no ``COMMIT`` after one ended here.
 
 Statements sent this way are invisible to ``connection.execute_wrapper`` hooks (and so to
-``CaptureQueriesContext``); the few that use it are listed in README, "Performance". On other
+``CaptureQueriesContext``), see docs/decisions/0002-sql-prepare-and-literals.md. On other
 databases (SQLite) everything here is ``connection.cursor()`` and Django's own transaction.
 """
 
