@@ -3,15 +3,10 @@
 from __future__ import annotations
 
 import functools
-import threading
 import time
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
-
-import pytest
-from django.db import connection, transaction
-from django.test import Client
 
 from providers.buffalo.client import build_request
 from tests.helpers import (
@@ -19,26 +14,21 @@ from tests.helpers import (
     bet,
     ledger_kinds,
     make_player,
-    requires_postgres,
     run_concurrently,
 )
 from tests.providers.buffalo.conftest import Gambler, new_sid, new_uuid
-from tests.providers.conftest import Sent
+from tests.providers.conftest import RACE, RowHolder, Sent, send_alone
 from wallet.consistency import check_ledger
 from wallet.models import BetState, LedgerEntry, Wallet
 
-pytestmark = [requires_postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = RACE
 
 D = Decimal
 
 
 def post(function: str, payload: dict[str, Any]) -> Sent:
     """One request on a client of its own (threads must not share one)."""
-    signed = build_request({**payload, "uuid": new_uuid()}, function=function)
-    response = Client().generic(
-        "POST", signed.path, signed.body, content_type=signed.content_type, headers=signed.headers
-    )
-    return Sent(response.status_code, response.content, response["Content-Type"])
+    return send_alone(build_request({**payload, "uuid": new_uuid()}, function=function))
 
 
 def race(*calls: tuple[str, dict[str, Any]]) -> list[str]:
@@ -112,27 +102,14 @@ def test_two_players_betting_at_once_do_not_touch_each_other(alice: Gambler, bob
     assert check_ledger().ok
 
 
-def test_a_lock_held_past_the_bound_answers_temporary_error(alice: Gambler) -> None:
+def test_a_lock_held_past_the_bound_answers_temporary_error(
+    alice: Gambler, hold_row: Callable[..., RowHolder]
+) -> None:
     """Another transaction holds alice's wallet row longer than WALLET_LOCK_TIMEOUT_MS."""
-    held, release = threading.Event(), threading.Event()
-
-    def hold_the_wallet() -> None:
-        with transaction.atomic():
-            Wallet.objects.select_for_update().get(player__account_id="alice")
-            held.set()
-            release.wait(10)
-        connection.close()
-
-    holder = threading.Thread(target=hold_the_wallet)
-    holder.start()
-    try:
-        assert held.wait(5)
+    with hold_row(lambda: Wallet.objects.select_for_update().get(player__account_id="alice")):
         started = time.monotonic()
         sent = post("debit", alice.tx("slow-1", "10"))
         waited = time.monotonic() - started
-    finally:
-        release.set()
-        holder.join(10)
     assert sent.json["status"] == "TEMPORARY_ERROR"
     assert waited < 3, waited  # bounded (2 s), well under Buffalo's timeout
     assert balance("alice") == D("1000") and ledger_kinds("slow-1", "buffalo") == []

@@ -7,15 +7,12 @@ prove nothing, so these run on PostgreSQL only.
 
 from __future__ import annotations
 
-import threading
 import time
-from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.db import connection, transaction
-from django.test import Client
+from django.db import connection
 
 from providers.jdb.client import build_request
 from providers.models import JournalEntry
@@ -24,14 +21,14 @@ from tests.helpers import (
     bet,
     ledger_kinds,
     make_player,
-    requires_postgres,
     run_concurrently,
 )
+from tests.providers.conftest import RACE, send_alone
 from tests.providers.jdb.jdb_wire import CNY_PLAYER, bet_n_settle, cancel_bet_n_settle
 from wallet.consistency import check_ledger
 from wallet.models import Bet, BetState
 
-pytestmark = [requires_postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = RACE
 
 D = Decimal
 ROUNDS = 30
@@ -39,10 +36,9 @@ ROUNDS = 30
 
 def post(payload: dict[str, Any]) -> dict[str, Any]:
     """One request from a fresh client, as a separate JDB worker would send it."""
-    signed = build_request(payload)
-    response = Client().post(signed.path, signed.body, content_type=signed.content_type)
-    assert response.status_code == 200
-    return response.json()  # type: ignore[no-any-return]
+    sent = send_alone(build_request(payload))
+    assert sent.status == 200, sent
+    return sent.json  # type: ignore[no-any-return]
 
 
 @pytest.mark.parametrize("policy", ["keep", "reverse"])
@@ -84,21 +80,6 @@ def test_action_4_and_its_action_8_at_the_same_moment_never_lose_or_make_money(
     print(f"policy={policy}: answer pairs seen {sorted(seen)}")
 
 
-@pytest.fixture
-def short_lock_timeout() -> Iterator[None]:
-    """Bound this thread's lock waits at 200 ms instead of WALLET_LOCK_TIMEOUT_MS.
-
-    The test client runs the view in this thread, on this connection, so a session-level
-    ``SET lock_timeout`` is exactly the knob production sets for every connection (settings:
-    ``-c lock_timeout=WALLET_LOCK_TIMEOUT_MS``), only shorter so the test stays fast.
-    """
-    with connection.cursor() as cursor:
-        cursor.execute("SET lock_timeout = '200ms'")
-    yield
-    with connection.cursor() as cursor:
-        cursor.execute("RESET lock_timeout")
-
-
 def settings_lock_timeout_ms() -> int:
     from django.conf import settings
 
@@ -114,33 +95,15 @@ def test_production_connections_bound_lock_waits() -> None:
 
 
 def test_action_4_whose_lock_wait_times_out_answers_9017_and_moves_nothing(
-    client, short_lock_timeout
+    client, short_lock_timeout, hold_row
 ) -> None:
     make_player(CNY_PLAYER, "CNY", "1000")
     assert post(bet_n_settle(7100, "-10", "25"))["status"] == "0000"
-    locked = threading.Event()
-    release = threading.Event()
-
-    def hold_the_bet_row() -> None:
-        try:
-            with transaction.atomic():
-                Bet.objects.select_for_update().get(provider="jdb", bet_key="7100")
-                locked.set()
-                release.wait(10)
-        finally:
-            connection.close()
-
-    holder = threading.Thread(target=hold_the_bet_row)
-    holder.start()
-    try:
-        assert locked.wait(10)
+    with hold_row(lambda: Bet.objects.select_for_update().get(provider="jdb", bet_key="7100")):
         signed = build_request(cancel_bet_n_settle(7100))
         started = time.monotonic()
         response = client.post(signed.path, signed.body, content_type=signed.content_type)
         waited = time.monotonic() - started
-    finally:
-        release.set()
-        holder.join()
     assert response.json()["status"] == "9017"
     assert waited < 1.5  # bounded by the lock timeout, well under JDB's 3 s
     assert balance(CNY_PLAYER, "CNY") == D("1015")

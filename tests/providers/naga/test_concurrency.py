@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
-from django.test import Client
 
 from providers.client_base import SignedRequest
 from providers.naga.client import build_request
@@ -17,16 +16,15 @@ from tests.helpers import (
     bet,
     ledger_kinds,
     make_player,
-    requires_postgres,
     run_concurrently,
 )
-from tests.providers.conftest import Sent
+from tests.providers.conftest import RACE, Sent, send_alone
 from tests.providers.naga.conftest import place_bet_data
 from wallet.consistency import check_ledger
 from wallet.models import BetState
 from wallet.services import session_create
 
-pytestmark = [requires_postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = RACE
 
 D = Decimal
 ROUNDS = 25
@@ -35,17 +33,7 @@ ROUNDS = 25
 def post(signed: SignedRequest) -> Callable[[], Sent]:
     """A task for a thread: its own test client, the request signed beforehand."""
 
-    def task() -> Sent:
-        response = Client().generic(
-            "POST",
-            signed.path,
-            signed.body,
-            content_type=signed.content_type,
-            headers=signed.headers,
-        )
-        return Sent(response.status_code, response.content, response["Content-Type"])
-
-    return task
+    return lambda: send_alone(signed)
 
 
 def ok(result: Any) -> Sent:

@@ -7,24 +7,21 @@ applied (and then kept with ``2003``, or reversed), a bet answered ``1006`` move
 
 from __future__ import annotations
 
-import json
 import random
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.db import connection, connections, transaction
-from django.test import Client
 
 from providers.vp.client import build_request
-from tests.helpers import balance, bet, make_player, requires_postgres, run_concurrently
+from tests.helpers import balance, bet, make_player, run_concurrently
+from tests.providers.conftest import RACE, send_alone
 from tests.providers.vp.conftest import assert_answer, bet_payload, ledger_rows, rollback_payload
 from wallet.consistency import check_ledger
 from wallet.models import Bet, BetState, Wallet
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres, requires_postgres]
+pytestmark = RACE
 
 D = Decimal
 ROUNDS = 30
@@ -35,15 +32,9 @@ def post(payload: dict[str, Any]) -> Callable[[], dict[str, Any]]:
     request = build_request(payload)
 
     def task() -> dict[str, Any]:
-        response = Client().generic(
-            "POST",
-            request.path,
-            request.body,
-            content_type=request.content_type,
-            headers=request.headers,
-        )
-        assert response.status_code == 200
-        return json.loads(response.content, parse_float=Decimal)  # type: ignore[no-any-return]
+        sent = send_alone(request)
+        assert sent.status == 200, sent
+        return sent.json  # type: ignore[no-any-return]
 
     return task
 
@@ -126,51 +117,13 @@ def test_many_concurrent_repeats_of_one_rollback_reverse_once(settings: Any) -> 
     assert check_ledger().ok
 
 
-@pytest.fixture
-def short_lock_timeout() -> Iterator[None]:
-    """This thread's requests wait 300 ms for a lock instead of WALLET_LOCK_TIMEOUT_MS."""
-    with connection.cursor() as cursor:
-        cursor.execute("SET lock_timeout = '300ms'")
-    yield
-    with connection.cursor() as cursor:
-        cursor.execute("RESET lock_timeout")
-
-
-class RowHolder:
-    """Holds a row lock on another connection until released (a slow concurrent request)."""
-
-    def __init__(self, lock: Callable[[], object]) -> None:
-        self._lock = lock
-        self.locked = threading.Event()
-        self.release = threading.Event()
-        self._thread = threading.Thread(target=self._run)
-
-    def _run(self) -> None:
-        try:
-            with transaction.atomic():
-                self._lock()
-                self.locked.set()
-                self.release.wait(10)
-        finally:
-            connections.close_all()
-
-    def __enter__(self) -> RowHolder:
-        self._thread.start()
-        assert self.locked.wait(5), "the holder never got its lock"
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.release.set()
-        self._thread.join(10)
-
-
 @pytest.mark.usefixtures("alice", "short_lock_timeout")
 def test_a_rollback_that_cannot_get_the_bet_lock_answers_9999_then_succeeds(
-    send: Callable[..., Any], settings: Any
+    send: Callable[..., Any], hold_row: Callable[..., Any], settings: Any
 ) -> None:
     settings.VP_ROLLBACK_SETTLED = "reverse"
     assert_answer(send(build_request(bet_payload("b1", "10", "25"))), "0000", "115.00")
-    with RowHolder(lambda: Bet.objects.select_for_update().get(provider="vp", bet_key="b1")):
+    with hold_row(lambda: Bet.objects.select_for_update().get(provider="vp", bet_key="b1")):
         busy = send(build_request(rollback_payload("b1")))
     assert_answer(busy, "9999", "0.00")
     assert balance() == D("115") and bet("b1", "vp").cancel_outcome == ""
@@ -180,9 +133,9 @@ def test_a_rollback_that_cannot_get_the_bet_lock_answers_9999_then_succeeds(
 
 @pytest.mark.usefixtures("alice", "short_lock_timeout")
 def test_a_bet_that_cannot_get_the_wallet_lock_answers_9999_and_leaves_no_trace(
-    send: Callable[..., Any],
+    send: Callable[..., Any], hold_row: Callable[..., Any]
 ) -> None:
-    with RowHolder(lambda: Wallet.objects.select_for_update().get(player__account_id="alice")):
+    with hold_row(lambda: Wallet.objects.select_for_update().get(player__account_id="alice")):
         busy = send(build_request(bet_payload("b1", "10", "25")))
     assert_answer(busy, "9999", "0.00")
     assert not Bet.objects.filter(provider="vp", bet_key="b1").exists()  # rolled back whole

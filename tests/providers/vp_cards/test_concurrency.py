@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 
-import pytest
-
 from providers.vp.cards.models import CardStatus, CardStatusChange, OperatorCard
 from providers.vp.cards.services import (
     CardAction,
@@ -14,10 +12,11 @@ from providers.vp.cards.services import (
     card_cancel,
     cards_retry_cancels,
 )
-from tests.helpers import requires_postgres, run_concurrently
+from tests.helpers import run_concurrently
+from tests.providers.conftest import RACE
 from tests.providers.vp_cards.fake_vp import FakeVp, closed_port_url
 
-pytestmark = [pytest.mark.django_db(transaction=True), requires_postgres]
+pytestmark = RACE
 
 CANCEL = "/v2/items/cancel"
 VP_THINKS = 0.3  # VP's answer takes this long (under the read timeout): clicks overlap it
