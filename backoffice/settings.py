@@ -111,7 +111,7 @@ if _db["ENGINE"] == "django.db.backends.postgresql":
     # it, a connection the database dropped fails one request (the provider gets its "try again"
     # code, nothing moves) and is then replaced. README "Performance" measures the difference.
     _db["CONN_HEALTH_CHECKS"] = env.bool("CONN_HEALTH_CHECKS", default=True)
-# The few statements every provider request runs (backoffice/hot_sql.py) are prepared once per
+# The few statements every provider request runs (wallet/db/hot_sql.py) are prepared once per
 # connection (SQL PREPARE). Off behind a pooler that does not keep a session's prepared
 # statements between transactions (PgBouncer in transaction mode).
 DATABASE_PREPARED_STATEMENTS: bool = env.bool("DATABASE_PREPARED_STATEMENTS", default=True)
