@@ -78,10 +78,11 @@ def test_writes_a_file_atomically(book: Book, tmp_path: Path) -> None:
 def test_a_failure_leaves_no_file(book: Book, tmp_path: Path) -> None:
     target = tmp_path / "broken.csv"
 
-    def explode(row, basis):  # type: ignore[no-untyped-def]
+    def explode(selection):  # type: ignore[no-untyped-def]
         raise RuntimeError("database went away")
 
-    with mock.patch.object(transactions, "format_row", explode), pytest.raises(RuntimeError):
+    # After the header: the rows (COPY on PostgreSQL, the Python writer on SQLite) fail.
+    with mock.patch.object(transactions, "data_chunks", explode), pytest.raises(RuntimeError):
         run("--output", str(target))
     assert os.listdir(tmp_path) == []
 

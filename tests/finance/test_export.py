@@ -233,16 +233,51 @@ def test_rows_are_read_through_a_server_side_cursor_without_hold(
     book: Book, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A WITH HOLD cursor (what autocommit gives) would compute the whole result before the
-    first row; the export reads inside a transaction, so rows leave as they are found."""
+    first row; the export reads inside a transaction, so rows leave as they are found.
+
+    (On PostgreSQL the export is written by COPY, which holds the connection until its last
+    row; the Python writer, which reads through the cursor, is checked here.)"""
     monkeypatch.setattr(transactions, "FETCH_ROWS", 2)
     monkeypatch.setattr(cells, "CHUNK_BYTES", 1)
-    chunks = export_chunks(ReconciliationFilter())
+    chunks = transactions.python_export_chunks(ReconciliationFilter())
     next(chunks), next(chunks)  # the header and the first row
     with connection.cursor() as cursor:
         cursor.execute("SELECT is_holdable FROM pg_cursors WHERE name LIKE '_django_curs_%%'")
         assert cursor.fetchall() == [(False,)]
     assert len(list(chunks)) == 19
     assert connection.get_autocommit() and not connection.in_atomic_block  # closed again
+
+
+@requires_postgres
+@pytest.mark.django_db(transaction=True)  # autocommit, as in production
+def test_postgres_rows_stream_from_one_copy_inside_a_transaction(
+    book: Book, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Half-way through a download the connection is running the export's COPY inside a
+    transaction (one snapshot); at the end the transaction is closed again."""
+    monkeypatch.setattr(cells, "CHUNK_BYTES", 1)
+    chunks = export_chunks(ReconciliationFilter())
+    next(chunks), next(chunks)  # the header and the first row
+    assert connection.in_atomic_block
+    pid = connection.connection.info.backend_pid
+    [other] = run_concurrently([lambda: _activity(pid)], timeout=10)
+    assert isinstance(other, tuple), other
+    query, in_transaction = other
+    assert query.startswith("COPY (SELECT ") and "wallet_ledgerentry" in query
+    assert in_transaction
+    assert len(list(chunks)) == 19
+    assert connection.get_autocommit() and not connection.in_atomic_block  # closed again
+
+
+def _activity(pid: int) -> tuple[str, bool]:
+    """Another connection's view of backend ``pid``: its statement, and whether it is inside
+    a transaction."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT query, xact_start IS NOT NULL FROM pg_stat_activity WHERE pid = %s", [pid]
+        )
+        query, in_transaction = cursor.fetchone()
+    return query, in_transaction
 
 
 @requires_postgres

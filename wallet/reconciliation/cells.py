@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from django.db import NotSupportedError
 from django.db.models import CharField, Func
 
 from wallet.models import MONEY_PLACES
@@ -32,6 +33,8 @@ FORMULA_TRIGGERS = frozenset("=+-@\t\r\n")
 CHUNK_BYTES = 64 * 1024
 
 Cell = str
+CSV_LINE_END = "\r\n"
+Buffer = bytes | bytearray | memoryview
 _PG_ISO_FORMAT = 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'
 
 
@@ -110,12 +113,23 @@ def csv_chunks(
     The header leaves at once, before ``rows`` is first asked for anything, so a download starts
     while the database is still planning the query.
     """
+    yield csv_header(header, bom=bom)
+    yield from csv_row_chunks(rows)
+
+
+def csv_header(header: Sequence[str], *, bom: bool = True) -> bytes:
+    """The first chunk of a CSV file: the byte-order mark (if wanted) and the header line."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
     if bom:
         buffer.write(UTF8_BOM)
-    writer.writerow(header)
-    yield _drain(buffer)
+    csv.writer(buffer, lineterminator=CSV_LINE_END).writerow(header)
+    return _drain(buffer)
+
+
+def csv_row_chunks(rows: Iterable[Sequence[Cell]]) -> Iterator[bytes]:
+    """Rows (no header) as CSV in UTF-8 chunks of ~``CHUNK_BYTES``."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator=CSV_LINE_END)
     for row in rows:
         writer.writerow(row)
         if buffer.tell() >= CHUNK_BYTES:
@@ -125,8 +139,86 @@ def csv_chunks(
         yield tail
 
 
+def copy_csv_chunks(messages: Iterable[Buffer]) -> Iterator[bytes]:
+    """PostgreSQL's ``COPY ... (FORMAT csv)`` output as the Python writer's bytes, in chunks.
+
+    COPY sends one message per row, ending in a bare LF; the files end their rows in CRLF.
+    Only that last byte changes: a line break inside a quoted cell stays as the Python writer
+    leaves it.
+    """
+    limit = CHUNK_BYTES
+    buffer = bytearray()
+    for message in messages:
+        if message[-1:] != b"\n":
+            raise ValueError("a COPY message that is not one whole row")
+        buffer += message[:-1]
+        buffer += b"\r\n"
+        if len(buffer) >= limit:
+            yield bytes(buffer)
+            buffer.clear()
+    if buffer:
+        yield bytes(buffer)
+
+
 def _drain(buffer: io.StringIO) -> bytes:
     data = buffer.getvalue().encode("utf-8")
     buffer.seek(0)
     buffer.truncate(0)
     return data
+
+
+# --- the same cells written by PostgreSQL, for COPY ----------------------------------------------
+
+
+def _sql_char(char: str) -> str:
+    return f"'{char}'" if char.isprintable() else f"chr({ord(char)})"
+
+
+#: The characters of ``FORMULA_TRIGGERS`` as an SQL list.
+_SQL_TRIGGERS = ", ".join(_sql_char(char) for char in sorted(FORMULA_TRIGGERS))
+
+
+class _PostgresCell(Func):
+    """A cell written by PostgreSQL itself; no other database compiles it."""
+
+    output_field = CharField()
+
+    def as_sql(self, *args: Any, **kwargs: Any) -> tuple[str, Any]:
+        raise NotSupportedError(f"{type(self).__name__} is written for PostgreSQL's COPY")
+
+    def as_postgresql(
+        self, compiler: Any, connection: Any, **extra_context: Any
+    ) -> tuple[str, Any]:
+        sql, params = compiler.compile(self.source_expressions[0])
+        template = self.cell_sql("{value}")
+        uses = template.count("{value}")
+        return template.replace("{value}", f"({sql})"), tuple(params) * uses
+
+    def cell_sql(self, value: str) -> str:
+        raise NotImplementedError
+
+
+class SqlTextCell(_PostgresCell):
+    """``text_cell`` in SQL: a leading apostrophe before a formula trigger, and NULL for empty
+    text (COPY writes NULL as nothing but an empty string as ``""``)."""
+
+    def cell_sql(self, value: str) -> str:
+        return (
+            f"CASE WHEN {value} = '' THEN NULL "
+            f"WHEN left({value}, 1) IN ({_SQL_TRIGGERS}) THEN '''' || {value} "
+            f"ELSE {value} END"
+        )
+
+
+class SqlPlainCell(_PostgresCell):
+    """Text written as it is (``kind``, ``bet_state``), NULL for empty."""
+
+    def cell_sql(self, value: str) -> str:
+        return f"NULLIF({value}, '')"
+
+
+class SqlAmountCell(_PostgresCell):
+    """``amount_cell`` in SQL: numeric's own text, exactly ``AMOUNT_PLACES`` decimals."""
+
+    def cell_sql(self, value: str) -> str:
+        return f"round({value}, {AMOUNT_PLACES})::text"
