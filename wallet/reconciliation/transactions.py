@@ -214,11 +214,22 @@ def copy_statement(selection: ReconciliationFilter) -> str:
     return f"COPY ({query}) TO STDOUT WITH (FORMAT csv)"
 
 
+#: Planner settings for the export's COPY, local to its transaction. Left to itself the planner
+#: sorts the whole joined result by id before the first row (4 s for a million rows); without
+#: the sort it walks the ledger's primary key and joins by index, so the first row leaves at
+#: once, for about a third more time in all. JIT compiling only adds time here.
+COPY_SETTINGS: tuple[str, ...] = ("SET LOCAL enable_sort = off", "SET LOCAL jit = off")
+
+
 def copy_messages(statement: str) -> Iterator[Buffer]:
     """What PostgreSQL writes for a ``COPY ... TO STDOUT``, one message (one row) at a time,
-    through Django's cursor (so the statement is logged like any other query)."""
-    with connection.cursor() as cursor, cursor.copy(statement) as copy:
-        yield from copy
+    through Django's cursor (so the statement is logged like any other query). Call inside a
+    transaction (``COPY_SETTINGS`` are local to it)."""
+    with connection.cursor() as cursor:
+        for setting in COPY_SETTINGS:
+            cursor.execute(setting)
+        with cursor.copy(statement) as copy:
+            yield from copy
 
 
 def data_chunks(selection: ReconciliationFilter) -> Iterator[bytes]:

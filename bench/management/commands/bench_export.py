@@ -24,13 +24,13 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import DatabaseError, connection
+from django.db import DatabaseError, connection, transaction
 from django.test import RequestFactory
 from django.urls import resolve, reverse
 
 from wallet.reconciliation.filters import ReconciliationFilter
 from wallet.reconciliation.summary import daily_summary
-from wallet.reconciliation.transactions import copy_statement
+from wallet.reconciliation.transactions import COPY_SETTINGS, copy_statement
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 DAYS = 30
@@ -301,9 +301,12 @@ class Command(BaseCommand):
         statement = copy_statement(ReconciliationFilter())
         started = time.perf_counter()
         copied = 0
-        with connection.connection.cursor() as cursor, cursor.copy(statement) as copy:
-            for data in copy:
-                copied += len(data)
+        with transaction.atomic(), connection.connection.cursor() as cursor:
+            for setting in COPY_SETTINGS:  # the export's own plan
+                cursor.execute(setting)
+            with cursor.copy(statement) as copy:
+                for data in copy:
+                    copied += len(data)
         return time.perf_counter() - started, copied
 
     def _time_summary(self) -> tuple[float, int]:
