@@ -21,7 +21,7 @@ from django.urls import NoReverseMatch, URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 
-from wallet.display import when
+from wallet.display import amount_text, when
 from wallet.models import Bet, LedgerEntry, LedgerKind, Player, Provider
 from wallet.selectors import (
     StuckReason,
@@ -29,7 +29,6 @@ from wallet.selectors import (
     stuck_after_minutes,
     stuck_summary,
 )
-from wallet.support_views import money
 
 FINANCE_PAGES = (
     ("finance_summary", "Reconciliation summary"),
@@ -133,7 +132,9 @@ def _cancels_and_refunds(rows: dict[str, ProviderRow], now: datetime) -> None:
         row = rows.get(item["provider"])
         if row is not None:
             row.refunds_today += item["n"]
-            row.refund_totals.append(money(item["total"] or Decimal(0), item["wallet__currency"]))
+            row.refund_totals.append(
+                amount_text(item["total"] or Decimal(0), item["wallet__currency"])
+            )
     for slug, row in rows.items():
         row.cancels_url = _changelist(
             "wallet_bet", provider__exact=slug, cancelled_at__gte=start, cancelled_at__lt=end

@@ -40,7 +40,6 @@ from wallet.support_views import (
     action_label,
     audit_changes,
     bet_detail_context,
-    money,
     player_activity_context,
     staff_action_view,
 )
@@ -307,11 +306,11 @@ class BetAdmin(ReadOnlyAdmin):
 
     @admin.display(description="stake", ordering="stake")
     def stake_shown(self, bet: Bet) -> str:
-        return money(bet.stake, bet.currency)
+        return amount_text(bet.stake, bet.currency)
 
     @admin.display(description="win", ordering="win")
     def win_shown(self, bet: Bet) -> str:
-        return money(bet.win, bet.currency)
+        return amount_text(bet.win, bet.currency)
 
     @admin.display(description="review", ordering="-needs_review")
     def review_shown(self, bet: Bet) -> str:

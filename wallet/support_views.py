@@ -46,15 +46,6 @@ WORDS_FROM = Decimal(100)
 DASH = "\u2013"  # shown for "no value"
 
 
-def money(amount: Decimal | str | None, currency: str = "") -> str:
-    """An amount as staff read it: the currency's decimals, then the currency code."""
-    return amount_text(amount, currency)
-
-
-def signed_money(amount: Decimal, currency: str = "") -> str:
-    return signed_amount_text(amount, currency)
-
-
 # --- the actions ------------------------------------------------------------------------------
 
 
@@ -165,9 +156,9 @@ def _balance_effect(bet: Bet, delta: Decimal) -> dict[str, str]:
     if wallet is None:
         return {}
     return {
-        "before": money(wallet.balance, wallet.currency),
-        "change": signed_money(delta, wallet.currency),
-        "after": money(wallet.balance + delta, wallet.currency),
+        "before": amount_text(wallet.balance, wallet.currency),
+        "change": signed_amount_text(delta, wallet.currency),
+        "after": amount_text(wallet.balance + delta, wallet.currency),
     }
 
 
@@ -216,7 +207,7 @@ def staff_action_view(
         "previewing": previewing,
         "needs_preview": slug == "resolve" and not previewing,
         "effect": _balance_effect(bet, delta) if slug != "review" else {},
-        "win": money(win, bet.currency),
+        "win": amount_text(win, bet.currency),
         "win_in_words": amount_in_words(win, bet.currency) if win >= WORDS_FROM else "",
         # The confirmation posts the win back as typed text in the currency's decimals.
         "win_typed": f"{win:.{currency_places(bet.currency)}f}",
@@ -252,9 +243,8 @@ def _done_message(action: StaffAction, bet: Bet, audit: AuditEntry | None) -> st
     if audit is not None and audit.after.get("balance") is not None:
         before, after = audit.before.get("balance"), audit.after.get("balance")
         player = bet.player.account_id if bet.player else "the player"
-        text += (
-            f" {player}'s balance: {money(before, bet.currency)} → {money(after, bet.currency)}."
-        )
+        was, now = amount_text(before, bet.currency), amount_text(after, bet.currency)
+        text += f" {player}'s balance: {was} → {now}."
     return text + " The audit trail records it."
 
 
@@ -267,14 +257,14 @@ def bet_summary(bet: Bet) -> list[tuple[str, str]]:
         ("Bet key", bet.bet_key),
         ("Player", bet.player.account_id if bet.player else f"{DASH} (never arrived)"),
         ("Currency", bet.currency or DASH),
-        ("Stake", money(bet.stake, bet.currency)),
-        ("Win credited", money(bet.win, bet.currency)),
+        ("Stake", amount_text(bet.stake, bet.currency)),
+        ("Win credited", amount_text(bet.win, bet.currency)),
         ("Kind", bet.get_kind_display()),
         ("State", bet.get_state_display()),
     ]
     if bet.wallet_id:
         balance = Wallet.objects.values_list("balance", flat=True).get(pk=bet.wallet_id)
-        rows.append(("Player's balance now", money(balance, bet.currency)))
+        rows.append(("Player's balance now", amount_text(balance, bet.currency)))
     return rows
 
 
@@ -296,7 +286,7 @@ def _ledger_text(entry: LedgerEntry) -> str:
         "deposit": "Deposit",
     }
     currency = entry.wallet.currency if entry.wallet_id else ""
-    return f"{names.get(entry.kind, entry.kind)} {signed_money(entry.amount, currency)}"
+    return f"{names.get(entry.kind, entry.kind)} {signed_amount_text(entry.amount, currency)}"
 
 
 def _journal_text(entry: JournalEntry) -> str:
@@ -361,7 +351,7 @@ def action_label(code: str) -> str:
 
 def _change_text(key: str, value: Any, currency: str) -> str:
     if key in ("balance", "win"):
-        return money(value, currency)
+        return amount_text(value, currency)
     if isinstance(value, bool):
         return "yes" if value else "no"
     if key == "state" and value in BetState.values:
@@ -410,8 +400,8 @@ def bet_detail_context(bet: Bet, request: HttpRequest) -> dict[str, Any]:
         "ledger": [
             {
                 "entry": e,
-                "amount": signed_money(e.amount, bet.currency),
-                "balance_after": money(e.balance_after, bet.currency),
+                "amount": signed_amount_text(e.amount, bet.currency),
+                "balance_after": amount_text(e.balance_after, bet.currency),
             }
             for e in ledger
         ],
@@ -482,20 +472,27 @@ def player_activity_context(player_id: int) -> dict[str, Any]:
     )
     bets_url = reverse("admin:wallet_bet_changelist") + "?" + urlencode({"q": player.account_id})
     return {
-        "player_wallets": [{"wallet": w, "balance": money(w.balance, w.currency)} for w in wallets],
+        "player_wallets": [
+            {"wallet": w, "balance": amount_text(w.balance, w.currency)} for w in wallets
+        ],
         "player_open_bets": [
-            {"bet": b, "stake": money(b.stake, b.currency)} for b in open_bets[:PLAYER_ROWS_SHOWN]
+            {"bet": b, "stake": amount_text(b.stake, b.currency)}
+            for b in open_bets[:PLAYER_ROWS_SHOWN]
         ],
         "player_open_more": len(open_bets) > PLAYER_ROWS_SHOWN,
         "player_recent_bets": [
-            {"bet": b, "stake": money(b.stake, b.currency), "win": money(b.win, b.currency)}
+            {
+                "bet": b,
+                "stake": amount_text(b.stake, b.currency),
+                "win": amount_text(b.win, b.currency),
+            }
             for b in bets[:PLAYER_ROWS_SHOWN]
         ],
         "player_ledger": [
             {
                 "entry": e,
-                "amount": signed_money(e.amount, e.wallet.currency),
-                "balance_after": money(e.balance_after, e.wallet.currency),
+                "amount": signed_amount_text(e.amount, e.wallet.currency),
+                "balance_after": amount_text(e.balance_after, e.wallet.currency),
             }
             for e in ledger
         ],

@@ -8,7 +8,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from tests.helpers import ON_POSTGRES
-from wallet.support_views import money, signed_money
+from wallet.display import amount_text, signed_amount_text
 
 
 @pytest.mark.parametrize(
@@ -23,12 +23,12 @@ from wallet.support_views import money, signed_money
     ],
 )
 def test_money_is_exact_with_at_least_two_decimals(amount, currency, shown) -> None:
-    assert money(amount, currency) == shown
+    assert amount_text(amount, currency) == shown
 
 
 def test_signed_money_marks_credits() -> None:
-    assert signed_money(Decimal("2.5"), "USD") == "+2.50 USD"
-    assert signed_money(Decimal("-2.5")) == "-2.50"
+    assert signed_amount_text(Decimal("2.5"), "USD") == "+2.50 USD"
+    assert signed_amount_text(Decimal("-2.5")) == "-2.50"
 
 
 @pytest.mark.skipif(ON_POSTGRES, reason="checks the refusal on SQLite")
