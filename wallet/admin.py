@@ -83,6 +83,29 @@ class ReadOnlyAdmin(UtcTimesMixin, admin.ModelAdmin):
         return False
 
 
+class TitledRowAdmin(ReadOnlyAdmin):
+    """A read-only row whose page heading and breadcrumb name it in words (``row_title``)
+    rather than by its ``__str__``."""
+
+    change_form_template = "admin/wallet/titled_change_form.html"
+
+    def row_title(self, obj: Any) -> str:
+        raise NotImplementedError
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        obj = self.get_object(request, unquote(object_id))
+        extra = dict(extra_context or {})
+        if obj is not None:
+            extra["subtitle"] = self.row_title(obj)
+        return super().change_view(request, object_id, form_url, extra)
+
+
 class ProviderFilter(admin.SimpleListFilter):
     """The provider choices from the code: Django's default would ``SELECT DISTINCT`` the whole
     table to find them."""
@@ -177,7 +200,7 @@ def ledger_title(entry: LedgerEntry) -> str:
 
 
 @admin.register(LedgerEntry)
-class LedgerEntryAdmin(ReadOnlyAdmin):
+class LedgerEntryAdmin(TitledRowAdmin):
     """Money movements. The list keeps what support compares with a provider's records; the
     provider, the staff user and the reason are on each row's page."""
 
@@ -235,19 +258,8 @@ class LedgerEntryAdmin(ReadOnlyAdmin):
     def balance_after_shown(self, entry: LedgerEntry) -> str:
         return amount_text(entry.balance_after, entry.wallet.currency)
 
-    def change_view(
-        self,
-        request: HttpRequest,
-        object_id: str,
-        form_url: str = "",
-        extra_context: dict[str, Any] | None = None,
-    ) -> HttpResponse:
-        entry = self.get_object(request, unquote(object_id))
-        extra = dict(extra_context or {})
-        if entry is not None:
-            # The page's heading and breadcrumb name the row in words, not by its __str__.
-            extra["subtitle"] = ledger_title(entry)
-        return super().change_view(request, object_id, form_url, extra)
+    def row_title(self, entry: LedgerEntry) -> str:
+        return ledger_title(entry)
 
 
 class StuckFilter(admin.SimpleListFilter):
@@ -403,7 +415,7 @@ class PlayerSessionAdmin(ReadOnlyAdmin):
 
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(ReadOnlyAdmin):
+class AuditEntryAdmin(TitledRowAdmin):
     """Who did what, when, why, with the values before and after. Nobody edits it."""
 
     list_display = ("created_at", "actor", "what", "bet_link", "player", "reason", "changes")
@@ -421,19 +433,9 @@ class AuditEntryAdmin(ReadOnlyAdmin):
     def what(self, entry: AuditEntry) -> str:
         return action_label(entry.action)
 
-    def change_view(
-        self,
-        request: HttpRequest,
-        object_id: str,
-        form_url: str = "",
-        extra_context: dict[str, Any] | None = None,
-    ) -> HttpResponse:
-        entry = self.get_object(request, unquote(object_id))
-        extra = dict(extra_context or {})
-        if entry is not None:
-            # Named in words ("Cancel and refund by sam"), not by the action's code.
-            extra["subtitle"] = f"{self.what(entry)} by {entry.actor} at {when(entry.created_at)}"
-        return super().change_view(request, object_id, form_url, extra)
+    def row_title(self, entry: AuditEntry) -> str:
+        # "Cancel and refund by sam at ...", not the action's code.
+        return f"{self.what(entry)} by {entry.actor} at {when(entry.created_at)}"
 
     @admin.display(description="bet", ordering="bet")
     def bet_link(self, entry: AuditEntry) -> str:
