@@ -3,7 +3,7 @@
 Provider endpoints are called thousands of times a second and use nothing the admin's
 middleware provides (sessions, users, CSRF, messages, static files, slash redirects): they are
 JSON in, JSON out, authenticated by each provider's own signature, token or cipher. Sending
-them through that middleware cost about a tenth of the CPU of a cancel. So requests under
+them through that middleware costs CPU for nothing (decision 0003). So requests under
 ``/providers/`` go to a second handler of the same project, same URLs and views, whose
 middleware is ``PROVIDER_MIDDLEWARE``; Django's request signals (which recycle database
 connections past ``CONN_MAX_AGE``) and its exception handling stay.

@@ -79,7 +79,7 @@ class ProviderCallbackView(APIView):
     def rendered(self, answer: ProviderAnswer) -> HttpResponse:
         """The answer through the provider's renderer, as a plain ``HttpResponse`` (which DRF's
         ``finalize_response`` passes through): the template-response machinery behind DRF's
-        ``Response`` cost a twelfth of a cancel and does nothing for a fixed renderer."""
+        ``Response`` does nothing for a fixed renderer and costs (decision 0008)."""
         renderer = self.provider.renderer_class()
         return HttpResponse(
             renderer.render(answer.body),

@@ -44,7 +44,7 @@ ZERO = Decimal(0)
 
 def _find_wallet(account_id: str, currency: str) -> Wallet | WalletResult:
     # Every balance call and every bet starts here: one prepared statement, not a query the ORM
-    # compiles each time (compiling it was half of a balance call's instructions).
+    # compiles on every call.
     sql = select_with_player_sql(Wallet, "p.account_id", "x.currency")  # one at most: unique
     row = hot_sql.fetch_one(sql, [account_id, currency])
     if row is not None:
@@ -59,8 +59,7 @@ _BALANCE_SQL = f'SELECT balance FROM "{Wallet._meta.db_table}" WHERE id = %s'  #
 
 def _current_balance(wallet_id: int | None) -> Decimal | None:
     # The answer to every repeated cancel or settle and every refusal: a prepared statement,
-    # not a query the ORM compiles each time (4 % of a worker's GIL time in a cancel storm
-    # where one cancel in ten repeats an earlier one).
+    # not a query the ORM compiles each time.
     if wallet_id is None:
         return None
     row = hot_sql.fetch_one(_BALANCE_SQL, [wallet_id])
@@ -357,7 +356,7 @@ def bet_settle(
 
 
 # Settles and cancels of other players' bets start with these: fixed statements, not queries
-# the ORM compiles each time (compiling the two was two thirds of a JDB settle's Python).
+# the ORM compiles each time.
 _PLAYER_ID_SQL = f"SELECT id FROM {Player._meta.db_table} WHERE account_id = %s"  # noqa: S608 (unique)
 # The partial unique index behind a win's idempotency covers non-empty ids only; saying so in
 # the statement lets PostgreSQL use it in the prepared statement's generic plan too.
