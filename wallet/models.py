@@ -164,6 +164,7 @@ class Bet(models.Model):
 
 class LedgerKind(models.TextChoices):
     DEPOSIT = "deposit", "Deposit"
+    WITHDRAWAL = "withdrawal", "Withdrawal"
     STAKE = "stake", "Stake"
     WIN = "win", "Win"
     REFUND = "refund", "Refund"

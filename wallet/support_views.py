@@ -284,6 +284,7 @@ def _ledger_text(entry: LedgerEntry) -> str:
         "reversal": "Round reversed",
         "staff_adjustment": "Staff adjustment",
         "deposit": "Deposit",
+        "withdrawal": "Withdrawal",
     }
     currency = entry.wallet.currency if entry.wallet_id else ""
     return f"{names.get(entry.kind, entry.kind)} {signed_amount_text(entry.amount, currency)}"

@@ -10,11 +10,14 @@ from wallet.services.bets import (
 )
 from wallet.services.outcomes import Outcome, SettledRoundPolicy, WalletResult
 from wallet.services.players import (
+    InsufficientFunds,
     player_create,
     session_create,
     session_find,
+    session_revoke,
     session_rotate,
     wallet_deposit,
+    wallet_withdraw,
 )
 from wallet.services.staff import (
     StaffActionRefused,
@@ -25,6 +28,7 @@ from wallet.services.staff import (
 
 __all__ = [
     "HeldCommit",
+    "InsufficientFunds",
     "Outcome",
     "SettledRoundPolicy",
     "StaffActionRefused",
@@ -40,7 +44,9 @@ __all__ = [
     "player_create",
     "session_create",
     "session_find",
+    "session_revoke",
     "session_rotate",
     "wallet_balance",
     "wallet_deposit",
+    "wallet_withdraw",
 ]

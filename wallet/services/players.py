@@ -32,14 +32,49 @@ def player_create(
     return player
 
 
-def wallet_deposit(*, wallet_id: int, amount: Decimal, reason: str) -> Decimal:
+class InsufficientFunds(Exception):
+    """A withdrawal larger than the balance; nothing moved. The message is for the caller."""
+
+
+def wallet_deposit(
+    *, wallet_id: int, amount: Decimal, reason: str, staff_user_id: int | None = None
+) -> Decimal:
     """Add money from outside the games (cashier, demo). Returns the new balance."""
     if amount <= 0:
         raise ValueError("a deposit must be positive")
     with transaction.atomic():
         wallet = lock_wallet(wallet_id)
-        move_money(wallet, amount, kind=LedgerKind.DEPOSIT, reason=reason)
+        move_money(
+            wallet, amount, kind=LedgerKind.DEPOSIT, reason=reason, staff_user_id=staff_user_id
+        )
         return wallet.balance
+
+
+def wallet_withdraw(
+    *, wallet_id: int, amount: Decimal, reason: str, staff_user_id: int | None = None
+) -> Decimal:
+    """Take money out to the cashier. Returns the new balance; raises ``InsufficientFunds``
+    (nothing moved) when the balance is smaller than ``amount``."""
+    if amount <= 0:
+        raise ValueError("a withdrawal must be positive")
+    with transaction.atomic():
+        wallet = lock_wallet(wallet_id)  # the balance read below cannot change until commit
+        if wallet.balance < amount:
+            raise InsufficientFunds(
+                f"The balance is {wallet.balance.normalize():f} {wallet.currency}, less than the "
+                f"{amount.normalize():f} {wallet.currency} asked for. Nothing was withdrawn."
+            )
+        move_money(
+            wallet, -amount, kind=LedgerKind.WITHDRAWAL, reason=reason, staff_user_id=staff_user_id
+        )
+        return wallet.balance
+
+
+def session_revoke(*, token: str) -> bool:
+    """Retire a session now; the provider's next call with its token is refused. False when
+    there is no live session with that token."""
+    live = PlayerSession.objects.filter(token=token, revoked_at__isnull=True)
+    return live.update(revoked_at=timezone.now()) == 1
 
 
 def session_create(
