@@ -38,9 +38,13 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "rest_framework_api_key",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "wallet",
     "providers",
     "providers.vp.cards",
+    "operator_api",
     "bench",
 ]
 
@@ -75,6 +79,33 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": [],
     "DEFAULT_THROTTLE_CLASSES": [],
     "UNAUTHENTICATED_USER": None,
+    # Only read when a schema is generated (the operator API's /api/v1/schema/).
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+
+#: The operator API's largest accepted JSON body; its requests are a few hundred bytes.
+OPERATOR_API_MAX_BODY_BYTES: int = env.int("OPERATOR_API_MAX_BODY_BYTES", default=64 * 1024)
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Operator back office API",
+    "DESCRIPTION": (
+        "Players, cashier movements, game sessions, bets and their staff actions, the request "
+        "journal, VP operator cards and finance reconciliation. Amounts are decimal strings, "
+        "times ISO 8601 in UTC. Authenticate with `Authorization: Api-Key <key>`."
+    ),
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "PREPROCESSING_HOOKS": ["operator_api.schema.only_operator_api"],
+    "ENUM_NAME_OVERRIDES": {
+        "LedgerKindEnum": "wallet.models.LedgerKind",
+        "BetKindEnum": "wallet.models.BetKind",
+    },
+    # Swagger UI's files come from the drf-spectacular-sidecar package: no CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 ROOT_URLCONF = "backoffice.urls"

@@ -17,6 +17,7 @@ def health(request: HttpRequest) -> JsonResponse:
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("providers/", include("providers.urls")),
+    path("api/v1/", include("operator_api.urls")),
     # "//providers/jdb/": the provider's own refusal, journaled (never Django's HTML 404).
     # ("[/]": a pattern starting "^/" reads to Django's checks as a slash left there by mistake.)
     re_path(r"^[/]+providers/(?P<rest>.*)$", odd_path, name="providers-odd-path"),

@@ -11,7 +11,9 @@ from wallet.services.bets import (
 from wallet.services.outcomes import Outcome, SettledRoundPolicy, WalletResult
 from wallet.services.players import (
     InsufficientFunds,
+    PlayerExists,
     player_create,
+    player_register,
     session_create,
     session_find,
     session_revoke,
@@ -30,6 +32,7 @@ __all__ = [
     "HeldCommit",
     "InsufficientFunds",
     "Outcome",
+    "PlayerExists",
     "SettledRoundPolicy",
     "StaffActionRefused",
     "WalletResult",
@@ -42,6 +45,7 @@ __all__ = [
     "bet_staff_resolve",
     "hold_commit",
     "player_create",
+    "player_register",
     "session_create",
     "session_find",
     "session_revoke",

@@ -7,7 +7,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from wallet.db import hot_sql
@@ -18,6 +18,7 @@ from wallet.db.rows import (
     with_player_from_row,
 )
 from wallet.models import LedgerKind, Player, PlayerSession, Wallet
+from wallet.money import currency_places, format_fixed
 
 
 def player_create(
@@ -29,6 +30,37 @@ def player_create(
         wallet, _ = Wallet.objects.get_or_create(player=player, currency=currency.upper())
         if opening_balance:
             wallet_deposit(wallet_id=wallet.pk, amount=opening_balance, reason="opening balance")
+    return player
+
+
+class PlayerExists(Exception):
+    """``player_register`` was given an account id that is taken; nothing was created."""
+
+
+def player_register(
+    *,
+    account_id: str,
+    currency: str,
+    opening_balance: Decimal = Decimal(0),
+    staff_user_id: int | None = None,
+) -> Player:
+    """Create a new player and its wallet, or raise ``PlayerExists``: unlike ``player_create``
+    a second registration of the same id never deposits its opening balance again."""
+    try:
+        with transaction.atomic():
+            player = Player.objects.create(account_id=account_id)
+            wallet = Wallet.objects.create(player=player, currency=currency.upper())
+            if opening_balance:
+                wallet_deposit(
+                    wallet_id=wallet.pk,
+                    amount=opening_balance,
+                    reason="opening balance",
+                    staff_user_id=staff_user_id,
+                )
+    except IntegrityError as exc:
+        if Player.objects.filter(account_id=account_id).exists():
+            raise PlayerExists(f"A player {account_id!r} exists already.") from exc
+        raise
     return player
 
 
@@ -60,9 +92,11 @@ def wallet_withdraw(
     with transaction.atomic():
         wallet = lock_wallet(wallet_id)  # the balance read below cannot change until commit
         if wallet.balance < amount:
+            places = currency_places(wallet.currency)
             raise InsufficientFunds(
-                f"The balance is {wallet.balance.normalize():f} {wallet.currency}, less than the "
-                f"{amount.normalize():f} {wallet.currency} asked for. Nothing was withdrawn."
+                f"The balance is {format_fixed(wallet.balance, places)} {wallet.currency}, less "
+                f"than the {format_fixed(amount, places)} {wallet.currency} asked for. Nothing "
+                "was withdrawn."
             )
         move_money(
             wallet, -amount, kind=LedgerKind.WITHDRAWAL, reason=reason, staff_user_id=staff_user_id
