@@ -135,13 +135,14 @@ def respond_once_outside_transaction(request: Request, work: Callable[[], Answer
         return Response(answer.data, status=answer.status)
     print_ = fingerprint(request)
     try:
-        record = IdempotentRequest.objects.create(
-            owner=request.user,
-            key=key,
-            method=request.method or "",
-            path=request.path[:255],
-            fingerprint=print_,
-        )
+        with transaction.atomic():
+            record = IdempotentRequest.objects.create(
+                owner=request.user,
+                key=key,
+                method=request.method or "",
+                path=request.path[:255],
+                fingerprint=print_,
+            )
     except IntegrityError:
         return _replay(request, key, print_)
     try:

@@ -14,8 +14,8 @@ from providers.vp.cards.models import CardType, IssueMethod, OperatorCard
 from wallet.models import AuditEntry, Bet, BetState, LedgerEntry, Player, Provider, Wallet
 from wallet.selectors import StuckReason, stuck_reasons_of
 
-ACCOUNT_ID = re.compile(r"[A-Za-z0-9_.@:-]{1,64}")
-CURRENCY = re.compile(r"[A-Z]{3}")
+ACCOUNT_ID = re.compile(r"\A[A-Za-z0-9_.@:-]{1,64}\Z")
+CURRENCY = re.compile(r"\A[A-Z]{3}\Z")
 
 
 def _account_id_field(**kwargs: Any) -> serializers.RegexField:

@@ -98,7 +98,8 @@ class CardListView(OperatorApiView):
                 f"VP's card list could not be read ({reply.outcome.value}: {reply.message}); "
                 "no card can be issued until it can. Nothing was sent."
             )
-        form = IssueCardForm(_form_data(request.data), templates=templates)
+        form_data = {**_form_data(request.data), "method": body.validated_data["method"]}
+        form = IssueCardForm(form_data, templates=templates)
         if not form.is_valid():
             raise ValidationError(_api_errors(form.errors))
         data = form.cleaned_data

@@ -284,6 +284,11 @@ class Command(BaseCommand):
         ]
         return pages
 
+    def _client(self, user: Any) -> Client:
+        client = Client()
+        client.force_login(user)
+        return client
+
     @staticmethod
     def _date_filter(field: str, days: int) -> str:
         from datetime import timedelta
@@ -306,8 +311,7 @@ class Command(BaseCommand):
             username="bench_support", defaults={"is_staff": True}
         )
         user.groups.add(Group.objects.get(name="Support"))
-        client = Client()
-        client.force_login(user)
+        client = self._client(user)
         results = []
         hosts = [*settings.ALLOWED_HOSTS, "testserver"]
         with override_settings(ALLOWED_HOSTS=hosts, SECURE_SSL_REDIRECT=False, DEBUG=False):
