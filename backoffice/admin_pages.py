@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 PAGE_MODULES: tuple[str, ...] = (
     "backoffice.dashboard",
     "wallet.reconciliation.admin_views",
+    "backoffice.second_factor.views",
 )
 
 

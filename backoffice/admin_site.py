@@ -1,5 +1,6 @@
 """The admin site staff use: our titles, the support dashboard on the index, the extra pages of
-``backoffice.admin_pages``, and a login form that locks out repeated failures."""
+``backoffice.admin_pages``, a login form that locks out repeated failures, and a second factor
+(``backoffice.second_factor``) before any page."""
 
 from typing import Any
 
@@ -9,6 +10,7 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, URLResolver
 
 from backoffice.login_throttle import ThrottledAdminAuthenticationForm
+from backoffice.second_factor.rules import staff_is_verified
 
 
 class BackofficeAdminSite(admin.AdminSite):
@@ -21,6 +23,11 @@ class BackofficeAdminSite(admin.AdminSite):
     # The sidebar took 276 of a laptop's 1366 px from every list; breadcrumbs and the
     # dashboard's table list lead everywhere it did.
     enable_nav_sidebar = False
+
+    def has_permission(self, request: HttpRequest) -> bool:
+        """Active staff who finished signing in, second factor included. The middleware sends
+        a password-only session to its code first; this holds if it is ever missing."""
+        return super().has_permission(request) and staff_is_verified(request)
 
     def get_urls(self) -> list[URLPattern | URLResolver]:
         from backoffice.admin_pages import admin_page_urls

@@ -1,4 +1,5 @@
-"""Deployment checks (``manage.py check --deploy``): provider secrets present and usable.
+"""Deployment checks (``manage.py check --deploy``): provider secrets present and usable, and
+staff sign-in with a second factor.
 
 Each provider reads its settings at call time, so a missing or malformed one shows only when
 that provider calls, as a refusal or a "try again" on every request. These checks say so
@@ -89,6 +90,21 @@ def provider_secrets(app_configs: Any = None, **kwargs: Any) -> list[CheckMessag
             )
         )
     return messages
+
+
+@register(Tags.security, deploy=True)
+def staff_sign_in(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """Off is for the demo: in production every staff sign-in needs its second factor."""
+    if getattr(settings, "STAFF_2FA_REQUIRED", True):
+        return []
+    return [
+        Warning(
+            "STAFF_2FA_REQUIRED is off: staff who have not set up a second factor sign in to "
+            "the back office, money actions included, with a password alone.",
+            hint="Unset STAFF_2FA_REQUIRED (on unless DEBUG) or set it to true.",
+            id="backoffice.W004",
+        )
+    ]
 
 
 def _naga_key() -> list[CheckMessage]:

@@ -12,7 +12,10 @@ Rules (settings, read at call time):
   lock that username (whatever address tries it, including the right password);
 - ``ADMIN_LOGIN_MAX_FAILURES_PER_IP`` failures from one address lock that address (password
   spraying over many usernames);
-- a successful login clears its username's failures; a superuser can delete rows to unlock.
+- a wrong second-factor code counts as a failure too (``backoffice.second_factor``), and the
+  lock applies to that step as well;
+- a successful sign-in (the password, then the code when one is due) clears its username's
+  failures; a superuser can delete rows to unlock.
 The lock is keyed on the username typed, known or not, so it reveals nothing about accounts.
 """
 
@@ -28,6 +31,7 @@ from django.contrib.admin.forms import AdminAuthenticationForm
 from django.http import HttpRequest
 from django.utils import timezone
 
+from backoffice.second_factor.rules import second_factor_follows
 from providers.network import client_ip
 from wallet.models import StaffLoginFailure
 
@@ -38,7 +42,8 @@ def _window() -> timedelta:
     return timedelta(minutes=settings.ADMIN_LOGIN_LOCKOUT_MINUTES)
 
 
-def _address(request: HttpRequest | None) -> str | None:
+def client_address(request: HttpRequest | None) -> str | None:
+    """The client's address behind ``TRUSTED_PROXIES``, or None when there is no valid one."""
     if request is None:
         return None
     address = client_ip(request, tuple(settings.TRUSTED_PROXIES))
@@ -59,14 +64,16 @@ def is_locked_out(username: str, request: HttpRequest | None) -> bool:
     user_limit = settings.ADMIN_LOGIN_MAX_FAILURES
     if recent.filter(username=_normalise(username))[:user_limit].count() >= user_limit:
         return True
-    address = _address(request)
+    address = client_address(request)
     ip_limit = settings.ADMIN_LOGIN_MAX_FAILURES_PER_IP
     return bool(address and recent.filter(client_ip=address)[:ip_limit].count() >= ip_limit)
 
 
 def record_failure(username: str, request: HttpRequest | None) -> None:
     StaffLoginFailure.objects.filter(created_at__lt=timezone.now() - _window()).delete()
-    StaffLoginFailure.objects.create(username=_normalise(username), client_ip=_address(request))
+    StaffLoginFailure.objects.create(
+        username=_normalise(username), client_ip=client_address(request)
+    )
 
 
 def clear_failures(username: str) -> None:
@@ -97,5 +104,8 @@ class ThrottledAdminAuthenticationForm(AdminAuthenticationForm):
         except forms.ValidationError:
             record_failure(username, self.request)
             raise
-        clear_failures(username)
+        # With a code still to type, the failures stay until it is right: otherwise the right
+        # password would wipe the count of wrong codes, and codes could be guessed forever.
+        if not second_factor_follows(self.get_user()):
+            clear_failures(username)
         return cleaned

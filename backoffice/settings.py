@@ -37,6 +37,11 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    # The staff second factor (backoffice/second_factor/): authenticator-app codes, recovery codes.
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "backoffice.second_factor",
     "rest_framework",
     "rest_framework_api_key",
     "drf_spectacular",
@@ -57,6 +62,10 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Who passed a second-factor code, then: a password-only session reaches the sign-in pages
+    # and nothing else (backoffice/second_factor/middleware.py).
+    "django_otp.middleware.OTPMiddleware",
+    "backoffice.second_factor.middleware.SecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -201,6 +210,18 @@ X_FRAME_OPTIONS = "DENY"
 ADMIN_LOGIN_MAX_FAILURES: int = env.int("ADMIN_LOGIN_MAX_FAILURES", default=5)
 ADMIN_LOGIN_MAX_FAILURES_PER_IP: int = env.int("ADMIN_LOGIN_MAX_FAILURES_PER_IP", default=20)
 ADMIN_LOGIN_LOCKOUT_MINUTES: int = env.int("ADMIN_LOGIN_LOCKOUT_MINUTES", default=15)
+
+# --- Staff second factor (backoffice/second_factor/) ---------------------------------------------
+# On: every staff sign-in needs a code from an authenticator app after the password, and a login
+# without one sets it up first. Off (the demo's default, with DEBUG): offered, not forced; a login
+# that has set one up is still asked for its code.
+STAFF_2FA_REQUIRED: bool = env.bool("STAFF_2FA_REQUIRED", default=not DEBUG)
+# The name the authenticator app shows beside the codes.
+OTP_TOTP_ISSUER = "Operator back office"
+# Wrong codes are counted by the login lockout above, across servers and addresses; django-otp's
+# own per-device back-off (1, 2, 4 ... seconds) would only add a second, different refusal.
+OTP_TOTP_THROTTLE_FACTOR = 0
+OTP_STATIC_THROTTLE_FACTOR = 0
 
 # --- Support back office ------------------------------------------------------------------------
 # How long an open bet may wait for its settle or cancel before support sees it as stuck:
