@@ -89,6 +89,7 @@ def test_the_naga_key_may_be_a_file_path(naga_public: str, tmp_path: Path) -> No
         ({"TRUSTED_PROXIES": ""}, "backoffice.W001"),
         ({"SECURE_HSTS_SECONDS": "0"}, "security.W004"),
         ({"SECURE_SSL_REDIRECT": "false"}, "security.W008"),
+        ({"STAFF_2FA_REQUIRED": "false"}, "backoffice.W004"),
     ],
 )
 def test_a_production_mistake_fails_the_deploy_checks(
