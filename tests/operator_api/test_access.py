@@ -222,3 +222,31 @@ def test_api_key_create_prints_the_key_alone_on_its_last_line(db):
         ).status
         == 403
     )
+
+
+def test_a_superuser_revokes_a_key_in_the_admin_and_it_stops_working(keys):
+    from django.test import Client
+
+    from tests.admin.conftest import staff
+
+    make_player("alice", balance="1")
+    key = OperatorApiKey.objects.get(role="read-only")
+    boss = Client()
+    boss.force_login(staff("boss", superuser=True))
+    listing = boss.get("/admin/operator_api/operatorapikey/")
+    assert listing.status_code == 200
+    assert key.prefix in listing.content.decode()
+    assert boss.get("/admin/operator_api/operatorapikey/add/").status_code == 403
+    done = boss.post(
+        "/admin/operator_api/operatorapikey/",
+        {"action": "revoke", "_selected_action": [key.pk]},
+    )
+    assert done.status_code == 302
+    key.refresh_from_db()
+    assert key.revoked and key.revoked_at is not None
+    assert call("GET", "/api/v1/players/alice/", key=keys["read-only"]).status == 401
+    assert call("GET", "/api/v1/players/alice/", key=keys["finance"]).status == 200
+
+    support = Client()
+    support.force_login(staff("sam", "Support"))
+    assert support.get("/admin/operator_api/operatorapikey/").status_code == 403
