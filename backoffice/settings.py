@@ -107,6 +107,11 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": "/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
     "PREPROCESSING_HOOKS": ["operator_api.schema.only_operator_api"],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "operator_api.schema.describe_errors",
+        "operator_api.schema.describe_idempotency",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "LedgerKindEnum": "wallet.models.LedgerKind",
         "BetKindEnum": "wallet.models.BetKind",

@@ -109,6 +109,15 @@ def test_schema_generates_without_warnings_and_names_every_endpoint():
     assert ("POST", "/api/v1/operator-cards/{id}/cancel/") in operations
     assert len(operations) == 18
     assert set(schema["components"]["securitySchemes"]) == {"ApiKey", "StaffSession"}
+    for path, item in paths.items():
+        for method, operation in item.items():
+            for code, response in operation["responses"].items():
+                if code != "204":
+                    assert response.get("content"), (method, path, code)
+            assert {"401", "403"} <= set(operation["responses"]), (method, path)
+    deposit = paths["/api/v1/players/{account_id}/deposits/"]["post"]
+    header = [p for p in deposit["parameters"] if p["name"] == "Idempotency-Key"]
+    assert header and header[0]["required"] is True
 
 
 def test_docs_page_is_served_from_the_package_for_signed_in_staff(db):
