@@ -87,7 +87,7 @@ def describe_errors(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
     return result
 
 
-MONEY_PATHS = ("/deposits/", "/withdrawals/")
+MONEY_PATHS = ("/deposits/", "/withdrawals/", "/adjustments/")
 
 
 def describe_idempotency(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:

@@ -11,7 +11,16 @@ from rest_framework import serializers
 from operator_api.fields import AmountTextField, StrictSerializer, amount_text
 from providers.models import JournalEntry
 from providers.vp.cards.models import CardType, IssueMethod, OperatorCard
-from wallet.models import AuditEntry, Bet, BetState, LedgerEntry, Player, Provider, Wallet
+from wallet.models import (
+    AdjustmentCategory,
+    AuditEntry,
+    Bet,
+    BetState,
+    LedgerEntry,
+    Player,
+    Provider,
+    Wallet,
+)
 from wallet.selectors import StuckReason, stuck_reasons_of
 
 ACCOUNT_ID = re.compile(r"\A[A-Za-z0-9_.@:-]{1,64}\Z")
@@ -79,6 +88,17 @@ class MovementIn(StrictSerializer):
         max_length=200,
         help_text="Your cashier's id for this movement; kept in the ledger row's reason.",
     )
+
+
+class AdjustmentIn(StrictSerializer):
+    currency = CurrencyField()
+    direction = serializers.ChoiceField(
+        choices=[("credit", "to the player"), ("debit", "from the player")],
+        help_text="credit adds to the balance, debit takes from it.",
+    )
+    amount = AmountTextField(help_text='The amount, unsigned, for example "12.50".')
+    category = serializers.ChoiceField(choices=AdjustmentCategory.choices)
+    reason = serializers.CharField(max_length=2000, help_text="Why; kept in the staff audit.")
 
 
 class LedgerEntryOut(serializers.ModelSerializer):  # type: ignore[type-arg]

@@ -24,6 +24,8 @@ from django.urls import URLPattern, path, reverse
 from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
 
+from wallet.adjustment_views import PERMISSION as ADJUST_PERMISSION
+from wallet.adjustment_views import adjustment_view
 from wallet.display import DASH, UtcTimesMixin, amount_text, when
 from wallet.models import (
     AuditEntry,
@@ -172,6 +174,7 @@ class PlayerAdmin(UtcTimesMixin, admin.ModelAdmin):
         extra = dict(extra_context or {})
         if player is not None and self.has_view_permission(request, player):
             extra.update(player_activity_context(player.pk))
+            extra["can_adjust"] = request.user.has_perm(ADJUST_PERMISSION)
         return super().change_view(request, object_id, form_url, extra)
 
 
@@ -189,6 +192,19 @@ class WalletAdmin(ReadOnlyAdmin):
     @admin.display(description="balance", ordering="balance")
     def balance_shown(self, wallet: Wallet) -> str:
         return amount_text(wallet.balance, wallet.currency)
+
+    def get_urls(self) -> list[URLPattern]:
+        def adjust(request: HttpRequest, object_id: str) -> HttpResponse:
+            return adjustment_view(self, request, object_id)
+
+        custom = [
+            path(
+                "<path:object_id>/adjust/",
+                self.admin_site.admin_view(adjust),
+                name="wallet_wallet_adjust",
+            )
+        ]
+        return [*custom, *super().get_urls()]
 
 
 def ledger_title(entry: LedgerEntry) -> str:
@@ -446,7 +462,8 @@ class AuditEntryAdmin(TitledRowAdmin):
 
     @admin.display(description="before → after")
     def changes(self, entry: AuditEntry) -> str:
-        currency = entry.bet.currency if entry.bet is not None else ""
+        # An adjustment has no bet: its audit row keeps the wallet's currency.
+        currency = entry.bet.currency if entry.bet is not None else entry.after.get("currency", "")
         rows = audit_changes(entry, currency)
         if not rows:
             return "no change"

@@ -55,6 +55,9 @@ class Wallet(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        permissions = [
+            ("adjust_wallet", "Can credit or debit a wallet by hand, with a reason (support)"),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["player", "currency"], name="wallet_one_per_currency"),
             models.CheckConstraint(
@@ -239,6 +242,15 @@ class LedgerEntry(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise PermissionError("ledger rows are append-only")
+
+
+class AdjustmentCategory(models.TextChoices):
+    """Why staff credit or debit a wallet by hand (kept with the ledger row's reason)."""
+
+    GOODWILL = "goodwill", "Goodwill"
+    CORRECTION = "correction", "Correction"
+    CHARGEBACK = "chargeback", "Chargeback"
+    OTHER = "other", "Other"
 
 
 class PlayerSession(models.Model):

@@ -342,6 +342,7 @@ ACTION_LABELS = {
     "cancel_and_refund": "Cancel and refund",
     "resolve_as_settled": "Resolve as settled",
     "mark_reviewed": "Mark reviewed",
+    "staff_adjustment": "Manual adjustment",
 }
 
 

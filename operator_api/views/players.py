@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from django.db import OperationalError
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -18,6 +19,7 @@ from operator_api.fields import amount_text, parse_amount_field
 from operator_api.idempotency import Answer, respond_once
 from operator_api.pagination import NewestFirst
 from operator_api.serializers import (
+    AdjustmentIn,
     LedgerEntryOut,
     LedgerQuery,
     MovementIn,
@@ -25,12 +27,15 @@ from operator_api.serializers import (
     PlayerCreateIn,
     PlayerOut,
 )
+from operator_api.views.bets import BusyNow
 from wallet.models import LedgerEntry, Player, Wallet
 from wallet.services import (
     InsufficientFunds,
     PlayerExists,
+    StaffActionRefused,
     player_register,
     wallet_deposit,
+    wallet_staff_adjust,
     wallet_withdraw,
 )
 
@@ -115,14 +120,7 @@ class _MovementView(OperatorApiView):
                 return Answer(
                     status.HTTP_409_CONFLICT, {"detail": str(exc), "code": "insufficient_funds"}
                 )
-            entry = _ledger_rows().filter(wallet=wallet).latest("id")
-            return Answer(
-                status.HTTP_201_CREATED,
-                {
-                    "entry": LedgerEntryOut(entry).data,
-                    "balance": amount_text(balance, wallet.currency),
-                },
-            )
+            return _moved(wallet, balance)
 
         return respond_once(request, move, required=True)
 
@@ -159,6 +157,53 @@ class WithdrawalView(_MovementView):
         return wallet_withdraw(
             wallet_id=wallet.pk, amount=amount, reason=reason, staff_user_id=user_id
         )
+
+
+class AdjustmentView(OperatorApiView):
+    """The admin's manual adjustment: a credit or debit by staff, with a category and a
+    reason, written as a ``staff_adjustment`` ledger row."""
+
+    required_permissions = {"POST": ("wallet.adjust_wallet",)}
+    serializer_class = AdjustmentIn
+
+    @extend_schema(
+        request=AdjustmentIn,
+        responses={201: MovementOut, 400: None, 404: None, 409: CONFLICT},
+        summary="Credit or debit a wallet by hand (staff adjustment; Idempotency-Key required)",
+    )
+    def post(self, request: Request, account_id: str) -> Response:
+        body = AdjustmentIn(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        wallet = _wallet_of(_player(account_id), data["currency"])
+        amount = parse_amount_field(data, "amount", wallet.currency)
+        assert amount is not None
+        signed = amount if data["direction"] == "credit" else -amount
+
+        def adjust() -> Answer:
+            try:
+                balance = wallet_staff_adjust(
+                    wallet_id=wallet.pk,
+                    amount=signed,
+                    category=data["category"],
+                    actor=request.user,
+                    reason=data["reason"],
+                )
+            except StaffActionRefused as exc:
+                if isinstance(exc.__cause__, OperationalError):
+                    raise BusyNow(str(exc)) from exc
+                return Answer(status.HTTP_409_CONFLICT, {"detail": str(exc), "code": "refused"})
+            return _moved(wallet, balance)
+
+        return respond_once(request, adjust, required=True)
+
+
+def _moved(wallet: Wallet, balance: Decimal) -> Answer:
+    entry = _ledger_rows().filter(wallet=wallet).latest("id")
+    return Answer(
+        status.HTTP_201_CREATED,
+        {"entry": LedgerEntryOut(entry).data, "balance": amount_text(balance, wallet.currency)},
+    )
 
 
 def _ledger_rows() -> QuerySet[LedgerEntry]:

@@ -23,17 +23,24 @@ User = get_user_model()
 PASSWORD = "a-long-staff-password-1"
 
 
+#: The wallet migrations that make the staff roles and give them their permissions.
+ROLE_MIGRATIONS = ("0003_staff_roles", "0009_staff_adjustments")
+ROLE_NAMES = ["Support", "Finance", "Read-only"]
+
+
 def ensure_roles() -> None:
-    """Re-create the role groups of migration 0003 if a transactional test flushed them."""
+    """Re-create the role groups of the wallet migrations if a transactional test flushed
+    them."""
     from importlib import import_module
 
     from django.apps import apps
     from django.db import connection
 
-    if Group.objects.filter(name__in=["Support", "Finance", "Read-only"]).count() == 3:
+    if Group.objects.filter(name__in=ROLE_NAMES).count() == len(ROLE_NAMES):
         return
-    migration = import_module("wallet.migrations.0003_staff_roles")
-    migration.forward(apps, SimpleNamespace(connection=connection))
+    for name in ROLE_MIGRATIONS:
+        migration = import_module(f"wallet.migrations.{name}")
+        migration.forward(apps, SimpleNamespace(connection=connection))
 
 
 def staff(username: str, *groups: str, superuser: bool = False) -> Any:

@@ -36,6 +36,7 @@ def test_the_migration_creates_the_three_roles() -> None:
         "wallet.cancel_bet",
         "wallet.resolve_bet",
         "wallet.review_bet",
+        "wallet.adjust_wallet",
         "operator_cards.issue_operatorcard",
         "operator_cards.cancel_operatorcard",
     }

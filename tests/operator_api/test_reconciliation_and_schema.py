@@ -107,7 +107,7 @@ def test_schema_generates_without_warnings_and_names_every_endpoint():
     assert ("POST", "/api/v1/players/{account_id}/deposits/") in operations
     assert ("DELETE", "/api/v1/sessions/{token}/") in operations
     assert ("POST", "/api/v1/operator-cards/{id}/cancel/") in operations
-    assert len(operations) == 18
+    assert len(operations) == 19
     assert set(schema["components"]["securitySchemes"]) == {"ApiKey", "StaffSession"}
     for path, item in paths.items():
         for method, operation in item.items():
@@ -115,9 +115,10 @@ def test_schema_generates_without_warnings_and_names_every_endpoint():
                 if code != "204":
                     assert response.get("content"), (method, path, code)
             assert {"401", "403"} <= set(operation["responses"]), (method, path)
-    deposit = paths["/api/v1/players/{account_id}/deposits/"]["post"]
-    header = [p for p in deposit["parameters"] if p["name"] == "Idempotency-Key"]
-    assert header and header[0]["required"] is True
+    for money in ("deposits", "adjustments"):
+        operation = paths[f"/api/v1/players/{{account_id}}/{money}/"]["post"]
+        header = [p for p in operation["parameters"] if p["name"] == "Idempotency-Key"]
+        assert header and header[0]["required"] is True, money
 
 
 def test_docs_page_is_served_from_the_package_for_signed_in_staff(db):

@@ -1,6 +1,7 @@
 """The only code that moves money or changes a bet's state. See each module's docstring."""
 
 from wallet.db.held_commit import HeldCommit, hold_commit
+from wallet.services.adjustments import wallet_staff_adjust
 from wallet.services.bets import (
     bet_cancel,
     bet_open,
@@ -52,5 +53,6 @@ __all__ = [
     "session_rotate",
     "wallet_balance",
     "wallet_deposit",
+    "wallet_staff_adjust",
     "wallet_withdraw",
 ]

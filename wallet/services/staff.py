@@ -32,7 +32,7 @@ def _snapshot(bet: Bet, wallet: Wallet | None) -> dict[str, Any]:
     }
 
 
-def _require_reason(reason: str) -> str:
+def require_reason(reason: str) -> str:
     reason = (reason or "").strip()
     if not reason:
         raise StaffActionRefused("A reason is required.")
@@ -52,7 +52,7 @@ def _busy_as_refusal(action: str) -> StaffActionRefused:
 
 def bet_staff_cancel(*, bet_id: int, actor: User, reason: str) -> Decimal:
     """Refund an open bet's stored stake and close it as cancelled. Returns the new balance."""
-    reason = _require_reason(reason)
+    reason = require_reason(reason)
     try:
         with transaction.atomic():
             bet = _locked_bet(bet_id)
@@ -87,7 +87,7 @@ def bet_staff_resolve(
     *, bet_id: int, actor: User, reason: str, win_amount: Decimal = Decimal(0)
 ) -> Decimal:
     """Close an open bet as settled, crediting ``win_amount`` (0: the bet lost)."""
-    reason = _require_reason(reason)
+    reason = require_reason(reason)
     if win_amount < 0:
         raise StaffActionRefused("The win amount cannot be negative.")
     try:
@@ -126,7 +126,7 @@ def bet_staff_resolve(
 
 def bet_mark_reviewed(*, bet_id: int, actor: User, reason: str) -> None:
     """Clear a bet's review flag after staff have looked at it. Moves no money."""
-    reason = _require_reason(reason)
+    reason = require_reason(reason)
     try:
         with transaction.atomic():
             bet = _locked_bet(bet_id)
