@@ -24,6 +24,7 @@ from django.utils.http import urlencode
 from wallet.display import amount_text, when
 from wallet.models import Bet, LedgerEntry, LedgerKind, Player, Provider
 from wallet.selectors import (
+    COUNT_LIMIT,
     StuckReason,
     bounded_count,
     stuck_after_minutes,
@@ -265,6 +266,20 @@ def _finance_links(request: HttpRequest) -> list[dict[str, str]]:
     return links
 
 
+def _approvals(request: HttpRequest) -> dict[str, Any]:
+    """How many staff money actions wait for a second person (four-eyes), for those who may
+    see the queue; a bounded count like every figure here."""
+    if not request.user.has_perm("wallet.view_proposal"):
+        return {}
+    from wallet.services import waiting_proposals
+
+    return {
+        "approvals_waiting": bounded_count(waiting_proposals(), COUNT_LIMIT),
+        "approvals_url": reverse("admin:wallet_proposal_changelist"),
+        "can_approve": request.user.has_perm("wallet.approve_proposal"),
+    }
+
+
 def dashboard_context(request: HttpRequest) -> dict[str, Any]:
     """The figures of the dashboard, for staff who may view bets; empty otherwise."""
     context: dict[str, Any] = {"finance_links": _finance_links(request)}
@@ -276,6 +291,7 @@ def dashboard_context(request: HttpRequest) -> dict[str, Any]:
         for p in Provider
     }
     context.update(_stuck_rows(rows, now))
+    context.update(_approvals(request))
     _cancels_and_refunds(rows, now)
     _auth_failures(rows, now)
     context.update(

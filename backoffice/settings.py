@@ -232,6 +232,12 @@ OTP_STATIC_THROTTLE_FACTOR = 0
 # How long an open bet may wait for its settle or cancel before support sees it as stuck:
 # "<minutes>" for every provider and/or "<provider>:<minutes>" pairs, e.g. "15,naga:30".
 STUCK_AFTER_MINUTES: str = env.str("STUCK_AFTER_MINUTES", default="jdb:10,vp:10,naga:10,buffalo:10")
+# Four-eyes: a staff money action (manual adjustment, cancel and refund, resolve with a win)
+# above this amount waits for a second person's approval. "<amount>" for every currency and/or
+# "<CUR>:<amount>" pairs, e.g. "500,JPY:50000"; 0 means every action. Read by
+# wallet.services.approvals. A proposal not decided within FOUR_EYES_EXPIRY_HOURS expires.
+FOUR_EYES_THRESHOLD: str = env.str("FOUR_EYES_THRESHOLD", default="0")
+FOUR_EYES_EXPIRY_HOURS: int = env.int("FOUR_EYES_EXPIRY_HOURS", default=24)
 
 # --- Finance ------------------------------------------------------------------------------------
 # Largest provider statement finance may upload to the statement diff (bytes).

@@ -18,6 +18,8 @@ from wallet.models import (
     BetState,
     LedgerEntry,
     Player,
+    Proposal,
+    ProposalStatus,
     Provider,
     Wallet,
 )
@@ -297,6 +299,64 @@ class JournalQuery(serializers.Serializer):  # type: ignore[type-arg]
     bet = serializers.IntegerField(required=False, min_value=1, help_text="A bet's id.")
     since = serializers.DateTimeField(required=False)
     until = serializers.DateTimeField(required=False)
+
+
+# --- four-eyes proposals -----------------------------------------------------------------------
+
+
+class ProposalOut(serializers.ModelSerializer):  # type: ignore[type-arg]
+    account_id = serializers.CharField(source="player.account_id")
+    amount = serializers.SerializerMethodField()
+    proposed_by = serializers.CharField(source="proposed_by.get_username")
+    decided_by = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Proposal
+        fields = [
+            "id",
+            "kind",
+            "status",
+            "account_id",
+            "currency",
+            "amount",
+            "category",
+            "bet",
+            "reason",
+            "proposed_by",
+            "created_at",
+            "expires_at",
+            "decided_by",
+            "decided_at",
+            "decision_reason",
+        ]
+
+    def get_amount(self, proposal: Proposal) -> str:
+        """Signed like a ledger row: what the balance would gain (negative: a debit)."""
+        return amount_text(proposal.amount, proposal.currency) or "0"
+
+    def get_decided_by(self, proposal: Proposal) -> str | None:
+        return proposal.decided_by.get_username() if proposal.decided_by_id else None  # type: ignore[union-attr]
+
+
+class ProposedOut(serializers.Serializer):  # type: ignore[type-arg]
+    proposal = ProposalOut()
+    detail = serializers.CharField(help_text="Nothing moved yet: who must approve, by when.")
+
+
+class DecisionOut(serializers.Serializer):  # type: ignore[type-arg]
+    proposal = ProposalOut()
+    balance = serializers.CharField(
+        allow_null=True, help_text="The wallet's balance after an approval applied it."
+    )
+
+
+class ProposalQuery(serializers.Serializer):  # type: ignore[type-arg]
+    status = serializers.ChoiceField(
+        choices=ProposalStatus.choices,
+        required=False,
+        help_text="pending lists what waits for approval; without it, every proposal.",
+    )
+    account_id = serializers.CharField(required=False, max_length=64)
 
 
 # --- operator cards ------------------------------------------------------------------------------

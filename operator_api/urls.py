@@ -19,6 +19,11 @@ from operator_api.views.players import (
     PlayerListView,
     WithdrawalView,
 )
+from operator_api.views.proposals import (
+    ProposalApproveView,
+    ProposalListView,
+    ProposalRejectView,
+)
 from operator_api.views.reconciliation import SummaryView, TransactionsView
 from operator_api.views.schema import DocsView, SchemaView
 from operator_api.views.sessions import SessionDetailView, SessionListView
@@ -39,6 +44,9 @@ urlpatterns = [
     path("bets/<int:pk>/cancel/", BetCancelView.as_view(), name="bet-cancel"),
     path("bets/<int:pk>/resolve/", BetResolveView.as_view(), name="bet-resolve"),
     path("bets/<int:pk>/review/", BetReviewView.as_view(), name="bet-review"),
+    path("proposals/", ProposalListView.as_view(), name="proposals"),
+    path("proposals/<int:pk>/approve/", ProposalApproveView.as_view(), name="proposal-approve"),
+    path("proposals/<int:pk>/reject/", ProposalRejectView.as_view(), name="proposal-reject"),
     path("journal/", JournalListView.as_view(), name="journal"),
     path("operator-cards/", CardListView.as_view(), name="cards"),
     path("operator-cards/<int:pk>/cancel/", CardCancelView.as_view(), name="card-cancel"),

@@ -22,7 +22,8 @@ from wallet.display import amount_text, signed_amount_text
 from wallet.forms import AmountField
 from wallet.models import AdjustmentCategory, Wallet
 from wallet.money import amount_in_words, currency_places
-from wallet.services import StaffActionRefused, wallet_staff_adjust
+from wallet.services import StaffActionRefused, request_adjustment
+from wallet.services.approvals import approval_rule, needs_approval, proposal_message
 from wallet.support_views import WORDS_FROM, ReasonForm
 
 if TYPE_CHECKING:
@@ -125,13 +126,15 @@ def _preview(wallet: Wallet, form: AdjustmentForm) -> dict[str, Any]:
         "amount_typed": f"{typed:.{currency_places(wallet.currency)}f}",
         "direction_label": dict(Direction.CHOICES)[form.cleaned_data["direction"]],
         "category_label": AdjustmentCategory(form.cleaned_data["category"]).label,
+        "proposing": needs_approval(amount, wallet.currency),
+        "approval_rule": approval_rule(wallet.currency),
     }
 
 
 def _run(request: HttpRequest, wallet: Wallet, form: AdjustmentForm) -> HttpResponse:
     amount = form.signed_amount()
     try:
-        balance = wallet_staff_adjust(
+        done = request_adjustment(
             wallet_id=wallet.pk,
             amount=amount,
             category=form.cleaned_data["category"],
@@ -141,11 +144,14 @@ def _run(request: HttpRequest, wallet: Wallet, form: AdjustmentForm) -> HttpResp
     except StaffActionRefused as refusal:
         messages.error(request, f"Adjustment refused: {refusal}")
         return HttpResponseRedirect(adjust_url(wallet))
-    was = amount_text(wallet.balance, wallet.currency)
-    now = amount_text(balance, wallet.currency)
-    messages.success(
-        request,
-        f"Adjustment of {signed_amount_text(amount, wallet.currency)} done for "
-        f"{wallet.player.account_id}: balance {was} → {now}. The audit trail records it.",
-    )
+    if done.proposal is not None:
+        messages.warning(request, proposal_message(done.proposal))
+    else:
+        was = amount_text(wallet.balance, wallet.currency)
+        now = amount_text(done.balance, wallet.currency)
+        messages.success(
+            request,
+            f"Adjustment of {signed_amount_text(amount, wallet.currency)} done for "
+            f"{wallet.player.account_id}: balance {was} → {now}. The audit trail records it.",
+        )
     return HttpResponseRedirect(_player_url(wallet))

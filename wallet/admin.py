@@ -26,6 +26,7 @@ from django.utils.html import format_html, format_html_join
 
 from wallet.adjustment_views import PERMISSION as ADJUST_PERMISSION
 from wallet.adjustment_views import adjustment_view
+from wallet.approval_views import decide_view, proposal_page
 from wallet.display import DASH, UtcTimesMixin, amount_text, when
 from wallet.models import (
     AuditEntry,
@@ -33,11 +34,14 @@ from wallet.models import (
     LedgerEntry,
     Player,
     PlayerSession,
+    Proposal,
+    ProposalStatus,
     Provider,
     StaffLoginFailure,
     Wallet,
 )
 from wallet.selectors import COUNT_LIMIT, StuckReason, bounded_count, stuck_q
+from wallet.services import expire_due_proposals
 from wallet.support_views import (
     action_label,
     audit_changes,
@@ -470,6 +474,93 @@ class AuditEntryAdmin(TitledRowAdmin):
         return format_html_join(
             "", "<div>{}: {} → <strong>{}</strong></div>", ((w, b, a) for w, b, a in rows)
         )
+
+
+class QueueFilter(admin.SimpleListFilter):
+    """What the approvals queue shows: what waits (the default), what was decided, or all."""
+
+    title = "show"
+    parameter_name = "show"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("decided", "Decided or expired"), ("all", "Everything")]
+
+    def choices(self, changelist: Any) -> Any:
+        for choice in super().choices(changelist):
+            if choice["display"] == "All":  # Django's "no filter" is the queue itself here
+                choice["display"] = "Waiting for approval"
+            yield choice
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Proposal]) -> QuerySet[Proposal]:
+        value = self.value()
+        if value == "all":
+            return queryset
+        if value == "decided":
+            return queryset.exclude(status=ProposalStatus.PENDING)
+        return queryset.filter(status=ProposalStatus.PENDING)
+
+
+@admin.register(Proposal)
+class ProposalAdmin(ReadOnlyAdmin):
+    """The approvals queue: staff money actions above the four-eyes limit, oldest first."""
+
+    list_display = (
+        "title",
+        "player",
+        "amount_shown",
+        "proposed_by",
+        "created_at",
+        "expires_at",
+        "status_shown",
+    )
+    list_display_links = ("title",)
+    list_filter = (QueueFilter, "kind")
+    search_fields = ("=player__account_id", "=proposed_by__username")
+    search_help_text = "Exact player account id or the proposer's username."
+    list_select_related = ("player", "proposed_by")
+    ordering = ("created_at", "id")
+    paginator = BoundedPaginator
+    show_full_result_count = False
+    show_facets = ShowFacets.NEVER
+
+    @admin.display(description="action", ordering="kind")
+    def title(self, proposal: Proposal) -> str:
+        return str(proposal)
+
+    @admin.display(description="amount", ordering="amount")
+    def amount_shown(self, proposal: Proposal) -> str:
+        return amount_text(proposal.amount, proposal.currency)
+
+    @admin.display(description="status", ordering="status")
+    def status_shown(self, proposal: Proposal) -> str:
+        return proposal.get_status_display()
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        expire_due_proposals()  # what is past its time leaves the queue, with its audit row
+        return super().changelist_view(request, {"title": "Approvals", **(extra_context or {})})
+
+    def get_urls(self) -> list[URLPattern]:
+        def page(request: HttpRequest, object_id: str) -> HttpResponse:
+            return proposal_page(self, request, object_id)
+
+        def decide(verb: str) -> Any:
+            def view(request: HttpRequest, object_id: str) -> HttpResponse:
+                return decide_view(self, request, object_id, verb)
+
+            return self.admin_site.admin_view(view)
+
+        return [
+            path("<path:object_id>/approve/", decide("approve"), name="wallet_proposal_approve"),
+            path("<path:object_id>/reject/", decide("reject"), name="wallet_proposal_reject"),
+            path(
+                "<path:object_id>/change/",
+                self.admin_site.admin_view(page),
+                name="wallet_proposal_change",
+            ),
+            *super().get_urls(),
+        ]
 
 
 @admin.register(StaffLoginFailure)

@@ -12,6 +12,7 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 MONEY_DIGITS = 20
 MONEY_PLACES = 6
@@ -251,6 +252,78 @@ class AdjustmentCategory(models.TextChoices):
     CORRECTION = "correction", "Correction"
     CHARGEBACK = "chargeback", "Chargeback"
     OTHER = "other", "Other"
+
+
+class ProposalKind(models.TextChoices):
+    """The staff money actions that four-eyes holds above ``FOUR_EYES_THRESHOLD``; the values
+    are the actions' audit codes."""
+
+    ADJUSTMENT = "staff_adjustment", "Manual adjustment"
+    CANCEL = "cancel_and_refund", "Cancel and refund"
+    RESOLVE = "resolve_as_settled", "Resolve as settled"
+
+
+class ProposalStatus(models.TextChoices):
+    PENDING = "pending", "Waiting for approval"
+    APPLIED = "applied", "Approved and applied"
+    REJECTED = "rejected", "Rejected"
+    FAILED = "failed", "Refused at approval (nothing moved)"
+    EXPIRED = "expired", "Expired (never applied)"
+
+
+class Proposal(models.Model):
+    """A staff money action waiting for a second person (maker-checker, four-eyes).
+
+    ``amount`` is what the action would move: the signed adjustment, the win to credit, or the
+    stake to refund. Nothing moves until an approver other than the proposer approves it; the
+    approval then runs the action against the bet and wallet as they are at that moment.
+    """
+
+    kind = models.CharField(max_length=32, choices=ProposalKind.choices)
+    status = models.CharField(
+        max_length=16, choices=ProposalStatus.choices, default=ProposalStatus.PENDING
+    )
+    player = models.ForeignKey(Player, on_delete=models.PROTECT, related_name="+")
+    wallet = models.ForeignKey(Wallet, on_delete=models.PROTECT, related_name="+")
+    bet = models.ForeignKey(Bet, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    currency = models.CharField(max_length=10)
+    amount = models.DecimalField(max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES)
+    category = models.CharField(
+        max_length=16, choices=AdjustmentCategory.choices, blank=True, default=""
+    )
+    reason = models.TextField()
+    proposed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    expires_at = models.DateTimeField()
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_reason = models.TextField(blank=True, default="")
+
+    class Meta:
+        verbose_name = "approval"
+        verbose_name_plural = "approvals"
+        permissions = [
+            (
+                "approve_proposal",
+                "Can approve or reject another person's staff money action (approver)",
+            ),
+        ]
+        constraints = [
+            # Two proposals for one bet would both wait, and the second could never apply.
+            models.UniqueConstraint(
+                fields=["bet"],
+                condition=Q(status="pending") & Q(bet__isnull=False),
+                name="proposal_one_pending_per_bet",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "expires_at"], name="proposal_queue")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} #{self.pk}"
 
 
 class PlayerSession(models.Model):

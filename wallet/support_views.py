@@ -27,15 +27,26 @@ from django.utils.http import urlencode
 from providers.models import JournalEntry
 from wallet.display import amount_text, code_words, signed_amount_text
 from wallet.forms import AmountField
-from wallet.models import AuditEntry, Bet, BetKind, BetState, LedgerEntry, Wallet
+from wallet.models import (
+    AuditEntry,
+    Bet,
+    BetKind,
+    BetState,
+    LedgerEntry,
+    Proposal,
+    ProposalStatus,
+    Wallet,
+)
 from wallet.money import amount_in_words, currency_places
 from wallet.selectors import StuckReason, stuck_after_minutes, stuck_reasons_of
 from wallet.services import (
     StaffActionRefused,
+    StaffRequest,
     bet_mark_reviewed,
-    bet_staff_cancel,
-    bet_staff_resolve,
+    request_bet_cancel,
+    request_bet_resolve,
 )
+from wallet.services.approvals import approval_rule, needs_approval, proposal_message
 
 if TYPE_CHECKING:
     from django.contrib.admin import ModelAdmin
@@ -195,6 +206,9 @@ def staff_action_view(
     previewing = slug == "resolve" and request.method == "POST" and form.is_valid()
     win = form.cleaned_data.get("win_amount", Decimal(0)) if previewing else Decimal(0)
     delta = {"cancel": bet.stake, "resolve": win, "review": Decimal(0)}[slug]
+    # Whether confirming applies the action or makes a proposal for a second person (four-eyes).
+    held = slug == "cancel" or previewing
+    proposing = held and needs_approval(delta, bet.currency)
     context = {
         **model_admin.admin_site.each_context(request),
         "opts": model_admin.opts,
@@ -211,17 +225,20 @@ def staff_action_view(
         "win_in_words": amount_in_words(win, bet.currency) if win >= WORDS_FROM else "",
         # The confirmation posts the win back as typed text in the currency's decimals.
         "win_typed": f"{win:.{currency_places(bet.currency)}f}",
+        "proposing": proposing,
+        "approval_rule": approval_rule(bet.currency) if slug != "review" else "",
     }
     return TemplateResponse(request, "admin/wallet/bet/staff_action.html", context)
 
 
 def _run(request: HttpRequest, action: StaffAction, bet: Bet, data: dict[str, Any]) -> HttpResponse:
     reason = data["reason"]
+    done = StaffRequest()
     try:
         if action.slug == "cancel":
-            bet_staff_cancel(bet_id=bet.pk, actor=request.user, reason=reason)  # type: ignore[arg-type]
+            done = request_bet_cancel(bet_id=bet.pk, actor=request.user, reason=reason)  # type: ignore[arg-type]
         elif action.slug == "resolve":
-            bet_staff_resolve(
+            done = request_bet_resolve(
                 bet_id=bet.pk,
                 actor=request.user,  # type: ignore[arg-type]
                 reason=reason,
@@ -231,6 +248,9 @@ def _run(request: HttpRequest, action: StaffAction, bet: Bet, data: dict[str, An
             bet_mark_reviewed(bet_id=bet.pk, actor=request.user, reason=reason)  # type: ignore[arg-type]
     except StaffActionRefused as refusal:
         messages.error(request, f"{action.title} refused: {refusal}")
+        return HttpResponseRedirect(_bet_url(bet))
+    if done.proposal is not None:
+        messages.warning(request, proposal_message(done.proposal))
         return HttpResponseRedirect(_bet_url(bet))
     audit = AuditEntry.objects.filter(bet=bet).order_by("-id").first()
     messages.success(request, _done_message(action, bet, audit))
@@ -343,6 +363,11 @@ ACTION_LABELS = {
     "resolve_as_settled": "Resolve as settled",
     "mark_reviewed": "Mark reviewed",
     "staff_adjustment": "Manual adjustment",
+    "proposal_made": "Proposed for approval",
+    "proposal_approved": "Proposal approved and applied",
+    "proposal_rejected": "Proposal rejected",
+    "proposal_failed": "Approval refused: no longer applies",
+    "proposal_expired": "Proposal expired",
 }
 
 
@@ -422,6 +447,12 @@ def bet_detail_context(bet: Bet, request: HttpRequest) -> dict[str, Any]:
             for e in audit
         ],
         "actions": available_actions(bet, user),
+        "waiting": [
+            {"proposal": p, "amount": amount_text(p.amount, p.currency)}
+            for p in Proposal.objects.filter(bet=bet, status=ProposalStatus.PENDING)
+            .select_related("proposed_by")
+            .order_by("id")
+        ],
         "player_url": (
             reverse("admin:wallet_player_change", args=[bet.player_id]) if bet.player_id else None
         ),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth.models import User
@@ -25,19 +24,28 @@ from operator_api.serializers import (
     BetDetailOut,
     BetOut,
     BetQuery,
+    ProposalOut,
+    ProposedOut,
     ReasonIn,
     ResolveIn,
 )
-from wallet.models import Bet, Wallet
+from wallet.models import Bet, Proposal, Wallet
 from wallet.selectors import StuckReason, stuck_q
 from wallet.services import (
     StaffActionRefused,
+    StaffRequest,
     bet_mark_reviewed,
-    bet_staff_cancel,
-    bet_staff_resolve,
+    request_bet_cancel,
+    request_bet_resolve,
 )
+from wallet.services.approvals import proposal_message
 
 REFUSED = OpenApiResponse(description="Refused in the bet's state; nothing changed.")
+PROPOSED = OpenApiResponse(
+    ProposedOut,
+    description="Above the four-eyes limit: proposed, nothing moved; another person with the "
+    "Approver role must approve it (POST /api/v1/proposals/{id}/approve/).",
+)
 
 
 class BetListView(OperatorApiView):
@@ -97,24 +105,36 @@ class BusyNow(APIException):
 
 
 def _staff_action(
-    request: Request, pk: int, act: Callable[[Bet, User], Decimal | None]
+    request: Request, pk: int, act: Callable[[Bet, User], StaffRequest | None]
 ) -> Response:
     """Run one staff action once per Idempotency-Key; a refusal for good is a kept 409, a bet
-    that is busy right now a 503 that is not kept (the retry runs it)."""
+    that is busy right now a 503 that is not kept (the retry runs it). Above the four-eyes
+    limit the action is proposed instead: a kept 202 with the proposal."""
     bet = get_object_or_404(Bet, pk=pk)
 
     def run() -> Answer:
         try:
-            balance = act(bet, request.user)
+            done = act(bet, request.user)
         except StaffActionRefused as exc:
             if isinstance(exc.__cause__, OperationalError):
                 raise BusyNow(str(exc)) from exc
             return Answer(status.HTTP_409_CONFLICT, {"detail": str(exc), "code": "refused"})
+        if done is not None and done.proposal is not None:
+            return proposed(done.proposal)
+        balance = done.balance if done is not None else None
         fresh = Bet.objects.select_related("player").get(pk=bet.pk)
         shown = amount_text(balance, fresh.currency) if balance is not None else None
         return Answer(status.HTTP_200_OK, {"bet": BetOut(fresh).data, "balance": shown})
 
     return respond_once(request, run)
+
+
+def proposed(proposal: Proposal) -> Answer:
+    """202: the action waits for a second person; nothing moved."""
+    return Answer(
+        status.HTTP_202_ACCEPTED,
+        {"proposal": ProposalOut(proposal).data, "detail": proposal_message(proposal)},
+    )
 
 
 def _reason(request: Request, serializer: type[ReasonIn] = ReasonIn) -> dict[str, Any]:
@@ -129,7 +149,7 @@ class BetCancelView(OperatorApiView):
 
     @extend_schema(
         request=ReasonIn,
-        responses={200: ActionOut, 400: None, 404: None, 409: REFUSED},
+        responses={200: ActionOut, 202: PROPOSED, 400: None, 404: None, 409: REFUSED},
         summary="Cancel an open bet and refund its stake (the admin's staff action)",
     )
     def post(self, request: Request, pk: int) -> Response:
@@ -137,7 +157,7 @@ class BetCancelView(OperatorApiView):
         return _staff_action(
             request,
             pk,
-            lambda bet, user: bet_staff_cancel(bet_id=bet.pk, actor=user, reason=reason),
+            lambda bet, user: request_bet_cancel(bet_id=bet.pk, actor=user, reason=reason),
         )
 
 
@@ -147,7 +167,7 @@ class BetResolveView(OperatorApiView):
 
     @extend_schema(
         request=ResolveIn,
-        responses={200: ActionOut, 400: None, 404: None, 409: REFUSED},
+        responses={200: ActionOut, 202: PROPOSED, 400: None, 404: None, 409: REFUSED},
         summary="Resolve an open bet as settled, crediting a win (the admin's staff action)",
     )
     def post(self, request: Request, pk: int) -> Response:
@@ -159,7 +179,7 @@ class BetResolveView(OperatorApiView):
         return _staff_action(
             request,
             pk,
-            lambda bet, user: bet_staff_resolve(
+            lambda bet, user: request_bet_resolve(
                 bet_id=bet.pk, actor=user, reason=data["reason"], win_amount=win
             ),
         )

@@ -27,15 +27,15 @@ from operator_api.serializers import (
     PlayerCreateIn,
     PlayerOut,
 )
-from operator_api.views.bets import BusyNow
+from operator_api.views.bets import PROPOSED, BusyNow, proposed
 from wallet.models import LedgerEntry, Player, Wallet
 from wallet.services import (
     InsufficientFunds,
     PlayerExists,
     StaffActionRefused,
     player_register,
+    request_adjustment,
     wallet_deposit,
-    wallet_staff_adjust,
     wallet_withdraw,
 )
 
@@ -161,14 +161,15 @@ class WithdrawalView(_MovementView):
 
 class AdjustmentView(OperatorApiView):
     """The admin's manual adjustment: a credit or debit by staff, with a category and a
-    reason, written as a ``staff_adjustment`` ledger row."""
+    reason, written as a ``staff_adjustment`` ledger row; above the four-eyes limit, a
+    proposal (202) that waits for an approver."""
 
     required_permissions = {"POST": ("wallet.adjust_wallet",)}
     serializer_class = AdjustmentIn
 
     @extend_schema(
         request=AdjustmentIn,
-        responses={201: MovementOut, 400: None, 404: None, 409: CONFLICT},
+        responses={201: MovementOut, 202: PROPOSED, 400: None, 404: None, 409: CONFLICT},
         summary="Credit or debit a wallet by hand (staff adjustment; Idempotency-Key required)",
     )
     def post(self, request: Request, account_id: str) -> Response:
@@ -182,7 +183,7 @@ class AdjustmentView(OperatorApiView):
 
         def adjust() -> Answer:
             try:
-                balance = wallet_staff_adjust(
+                done = request_adjustment(
                     wallet_id=wallet.pk,
                     amount=signed,
                     category=data["category"],
@@ -193,7 +194,10 @@ class AdjustmentView(OperatorApiView):
                 if isinstance(exc.__cause__, OperationalError):
                     raise BusyNow(str(exc)) from exc
                 return Answer(status.HTTP_409_CONFLICT, {"detail": str(exc), "code": "refused"})
-            return _moved(wallet, balance)
+            if done.proposal is not None:
+                return proposed(done.proposal)
+            assert done.balance is not None
+            return _moved(wallet, done.balance)
 
         return respond_once(request, adjust, required=True)
 

@@ -24,8 +24,8 @@ PASSWORD = "a-long-staff-password-1"
 
 
 #: The wallet migrations that make the staff roles and give them their permissions.
-ROLE_MIGRATIONS = ("0003_staff_roles", "0009_staff_adjustments")
-ROLE_NAMES = ["Support", "Finance", "Read-only"]
+ROLE_MIGRATIONS = ("0003_staff_roles", "0009_staff_adjustments", "0010_four_eyes")
+ROLE_NAMES = ["Support", "Finance", "Read-only", "Approver"]
 
 
 def ensure_roles() -> None:

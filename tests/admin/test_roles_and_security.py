@@ -17,10 +17,12 @@ VIEWS = {
     "wallet.view_bet",
     "wallet.view_playersession",
     "wallet.view_auditentry",
+    "wallet.view_proposal",
     "providers.view_journalentry",
     "operator_cards.view_operatorcard",
     "operator_cards.view_cardstatuschange",
 }
+CARD_VIEWS = {"operator_cards.view_operatorcard", "operator_cards.view_cardstatuschange"}
 
 
 def perms(group: str) -> set[str]:
@@ -41,10 +43,12 @@ def test_the_migration_creates_the_three_roles() -> None:
         "operator_cards.cancel_operatorcard",
     }
     assert perms("Finance") == VIEWS | {"wallet.export_reconciliation"}
+    # Approver decides on others' proposals; it cannot propose or act on a bet itself.
+    assert perms("Approver") == VIEWS - CARD_VIEWS | {"wallet.approve_proposal"}
 
 
 def test_no_role_can_add_change_or_delete_anything() -> None:
-    for group in ("Read-only", "Support", "Finance"):
+    for group in ("Read-only", "Support", "Finance", "Approver"):
         assert not {
             p for p in perms(group) if p.split(".")[1].startswith(("add_", "change_", "delete_"))
         }
@@ -59,6 +63,7 @@ def test_demo_creates_a_login_for_each_role(settings, capsys) -> None:
         ("support", "Support"),
         ("finance", "Finance"),
         ("readonly", "Read-only"),
+        ("approver", "Approver"),
     ):
         user = users.get(username=username)
         assert user.is_staff and not user.is_superuser
@@ -66,6 +71,7 @@ def test_demo_creates_a_login_for_each_role(settings, capsys) -> None:
         assert f"login {username} / {username}-demo-password" in out
     assert users.get(username="support").has_perm("wallet.cancel_bet")
     assert not users.get(username="readonly").has_perm("wallet.cancel_bet")
+    assert users.get(username="approver").has_perm("wallet.approve_proposal")
 
 
 def test_admin_pages_need_a_login(client) -> None:

@@ -50,8 +50,13 @@ def _busy_as_refusal(action: str) -> StaffActionRefused:
     )
 
 
-def bet_staff_cancel(*, bet_id: int, actor: User, reason: str) -> Decimal:
-    """Refund an open bet's stored stake and close it as cancelled. Returns the new balance."""
+def bet_staff_cancel(
+    *, bet_id: int, actor: User, reason: str, approval: dict[str, Any] | None = None
+) -> Decimal:
+    """Refund an open bet's stored stake and close it as cancelled. Returns the new balance.
+
+    ``approval``: who approved it, when it went through four-eyes (kept in the audit row).
+    """
     reason = require_reason(reason)
     try:
         with transaction.atomic():
@@ -77,14 +82,20 @@ def bet_staff_cancel(*, bet_id: int, actor: User, reason: str) -> Decimal:
             bet.cancel_outcome = Outcome.CANCELLED  # a later provider cancel gets "done"
             bet.needs_review = False
             save_bet(bet, "state", "cancelled_at", "cancel_outcome", "needs_review")
-            _audit(actor, "cancel_and_refund", bet, reason, before, _snapshot(bet, wallet))
+            after = {**_snapshot(bet, wallet), **(approval or {})}
+            _audit(actor, "cancel_and_refund", bet, reason, before, after)
             return wallet.balance
     except OperationalError as exc:
         raise _busy_as_refusal("Cancel and refund") from exc
 
 
 def bet_staff_resolve(
-    *, bet_id: int, actor: User, reason: str, win_amount: Decimal = Decimal(0)
+    *,
+    bet_id: int,
+    actor: User,
+    reason: str,
+    win_amount: Decimal = Decimal(0),
+    approval: dict[str, Any] | None = None,
 ) -> Decimal:
     """Close an open bet as settled, crediting ``win_amount`` (0: the bet lost)."""
     reason = require_reason(reason)
@@ -114,7 +125,8 @@ def bet_staff_resolve(
             bet.win += win_amount
             bet.needs_review = False
             save_bet(bet, "state", "settled_at", "win", "needs_review")
-            _audit(actor, "resolve_as_settled", bet, reason, before, _snapshot(bet, wallet))
+            after = {**_snapshot(bet, wallet), **(approval or {})}
+            _audit(actor, "resolve_as_settled", bet, reason, before, after)
             return wallet.balance
     except OperationalError as exc:
         raise _busy_as_refusal("Resolve as settled") from exc

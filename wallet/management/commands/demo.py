@@ -24,9 +24,11 @@ from wallet.services import (
 )
 
 DEMO_ADMIN = ("admin", "admin-demo-password")
-# Staff logins for each role (groups created by wallet migration 0003): username, password, group.
+# Staff logins for each role (groups created by wallet migrations 0003 and 0010): username,
+# password, group. The approver approves what support proposes above FOUR_EYES_THRESHOLD.
 DEMO_STAFF = [
     ("support", "support-demo-password", "Support"),
+    ("approver", "approver-demo-password", "Approver"),
     ("finance", "finance-demo-password", "Finance"),
     ("readonly", "readonly-demo-password", "Read-only"),
 ]
