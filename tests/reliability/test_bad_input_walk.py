@@ -62,8 +62,13 @@ def _malformed(signed: SignedRequest) -> SignedRequest:
     return replace(signed, body=b"{not json at all", headers={})
 
 
+def _spoiled(value: str) -> str:
+    """The value with its first character changed (always changed: "x" unless it was "x")."""
+    return ("y" if value[:1] == "x" else "x") + value[1:]
+
+
 def _wrong_key(signed: SignedRequest) -> SignedRequest:
-    headers = {name: "x" + value[1:] for name, value in signed.headers.items()}
+    headers = {name: _spoiled(value) for name, value in signed.headers.items()}
     if signed.content_type.startswith("application/x-www-form-urlencoded"):
         return replace(signed, body=b"x=" + b"A" * 64)  # JDB: a cipher under no key of ours
     if b"cipherText" in signed.body:  # VP: the GCM tag no longer matches
