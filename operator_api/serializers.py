@@ -140,6 +140,28 @@ class MovementOut(serializers.Serializer):  # type: ignore[type-arg]
     balance = serializers.CharField(help_text="The wallet's balance after the movement.")
 
 
+class BalanceQuery(serializers.Serializer):  # type: ignore[type-arg]
+    at = serializers.DateTimeField(
+        help_text="The instant, ISO 8601 (UTC when no offset): rows at or before it count."
+    )
+    currency = CurrencyField(required=False)
+
+
+class BalanceThenOut(serializers.Serializer):  # type: ignore[type-arg]
+    currency = serializers.CharField()
+    balance = serializers.CharField(help_text="The balance after the last row at or before at.")
+    entry_id = serializers.IntegerField(
+        allow_null=True, help_text="That ledger row; null when the wallet had none yet."
+    )
+    entry_at = serializers.DateTimeField(allow_null=True)
+
+
+class BalanceAtOut(serializers.Serializer):  # type: ignore[type-arg]
+    account_id = serializers.CharField()
+    at = serializers.DateTimeField()
+    wallets = BalanceThenOut(many=True)
+
+
 class LedgerQuery(serializers.Serializer):  # type: ignore[type-arg]
     currency = CurrencyField(required=False)
     since = serializers.DateTimeField(required=False, help_text="From this instant (inclusive).")

@@ -14,6 +14,7 @@ from operator_api.views.journal import JournalListView
 from operator_api.views.players import (
     AdjustmentView,
     DepositView,
+    PlayerBalanceView,
     PlayerDetailView,
     PlayerLedgerView,
     PlayerListView,
@@ -36,6 +37,7 @@ urlpatterns = [
     path("players/<str:account_id>/deposits/", DepositView.as_view(), name="deposits"),
     path("players/<str:account_id>/withdrawals/", WithdrawalView.as_view(), name="withdrawals"),
     path("players/<str:account_id>/adjustments/", AdjustmentView.as_view(), name="adjustments"),
+    path("players/<str:account_id>/balance/", PlayerBalanceView.as_view(), name="balance"),
     path("players/<str:account_id>/ledger/", PlayerLedgerView.as_view(), name="ledger"),
     path("sessions/", SessionListView.as_view(), name="sessions"),
     path("sessions/<str:token>/", SessionDetailView.as_view(), name="session"),

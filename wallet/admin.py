@@ -45,6 +45,7 @@ from wallet.services import expire_due_proposals
 from wallet.support_views import (
     action_label,
     audit_changes,
+    balance_at_context,
     bet_detail_context,
     player_activity_context,
     staff_action_view,
@@ -179,6 +180,7 @@ class PlayerAdmin(UtcTimesMixin, admin.ModelAdmin):
         if player is not None and self.has_view_permission(request, player):
             extra.update(player_activity_context(player.pk))
             extra["can_adjust"] = request.user.has_perm(ADJUST_PERMISSION)
+            extra.update(balance_at_context(player.pk, request.GET.get("balance_at", "")))
         return super().change_view(request, object_id, form_url, extra)
 
 

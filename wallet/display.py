@@ -35,6 +35,23 @@ def when(value: datetime | None) -> str:
     return value.astimezone(UTC).strftime(TIME_FORMAT)
 
 
+#: What staff may type for a moment: the format times are shown in, "T" for the space, and "Z"
+#: or "UTC" for the zone; always UTC.
+_TYPED_TIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M")
+
+
+def parse_staff_time(text: str) -> datetime:
+    """A moment typed by staff, in UTC: ``2026-12-31 23:59:59`` (as the pages show times, with
+    or without `` UTC``). Raises ``ValueError`` with an example otherwise."""
+    typed = text.strip().replace("T", " ").removesuffix("Z").removesuffix("UTC").strip()
+    for pattern in _TYPED_TIME_FORMATS:
+        try:
+            return datetime.strptime(typed, pattern).replace(tzinfo=UTC)
+        except ValueError:
+            continue
+    raise ValueError(f"{text.strip()[:40]!r} is not a moment: type it as 2026-12-31 23:59:59 (UTC)")
+
+
 def amount_text(amount: Decimal | str | int | None, currency: str = "") -> str:
     """An amount with the currency's decimals (a default of 2), then the currency code.
 

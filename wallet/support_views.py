@@ -25,7 +25,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.http import urlencode
 
 from providers.models import JournalEntry
-from wallet.display import amount_text, code_words, signed_amount_text
+from wallet.display import amount_text, code_words, parse_staff_time, signed_amount_text, when
 from wallet.forms import AmountField
 from wallet.models import (
     AuditEntry,
@@ -547,3 +547,31 @@ def _player_journal_url(account_id: str) -> str | None:
     except NoReverseMatch:
         return None
     return f"{base}?{urlencode({'account_id': account_id})}"
+
+
+def balance_at_context(player_id: int, typed: str) -> dict[str, Any]:
+    """The player page's "balance at a moment": each wallet's balance then, from the ledger."""
+    from wallet.balances import balances_as_of
+
+    context: dict[str, Any] = {"balance_at_typed": typed}
+    if not typed.strip():
+        return context
+    try:
+        at = parse_staff_time(typed)
+    except ValueError as exc:
+        context["balance_at_error"] = f"{exc}."
+        return context
+    # A typed moment has whole seconds: it means through the end of that second.
+    through = at.replace(microsecond=999_999)
+    wallets = Wallet.objects.filter(player_id=player_id).order_by("currency")
+    context["balance_at"] = at
+    context["balances_then"] = [
+        {
+            "currency": row.wallet.currency,
+            "balance": amount_text(row.balance, row.wallet.currency),
+            "entry_id": row.entry_id,
+            "entry_at": when(row.entry_at) if row.entry_at else "no movement yet",
+        }
+        for row in balances_as_of(wallets, through)
+    ]
+    return context

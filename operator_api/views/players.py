@@ -20,6 +20,8 @@ from operator_api.idempotency import Answer, respond_once
 from operator_api.pagination import NewestFirst
 from operator_api.serializers import (
     AdjustmentIn,
+    BalanceAtOut,
+    BalanceQuery,
     LedgerEntryOut,
     LedgerQuery,
     MovementIn,
@@ -28,6 +30,7 @@ from operator_api.serializers import (
     PlayerOut,
 )
 from operator_api.views.bets import PROPOSED, BusyNow, proposed
+from wallet.balances import balances_as_of
 from wallet.models import LedgerEntry, Player, Wallet
 from wallet.services import (
     InsufficientFunds,
@@ -212,6 +215,43 @@ def _moved(wallet: Wallet, balance: Decimal) -> Answer:
 
 def _ledger_rows() -> QuerySet[LedgerEntry]:
     return LedgerEntry.objects.select_related("wallet", "staff_user")
+
+
+class PlayerBalanceView(OperatorApiView):
+    """Each wallet's balance at an instant, from the ledger's balance after (wallet.balances)."""
+
+    required_permissions = {"GET": ("wallet.view_wallet", "wallet.view_ledgerentry")}
+    serializer_class = BalanceAtOut
+
+    @extend_schema(
+        parameters=[BalanceQuery],
+        responses={200: BalanceAtOut, 400: None, 404: None},
+        summary="A player's balance in each wallet at an instant (?at=2026-12-31T23:59:59Z)",
+    )
+    def get(self, request: Request, account_id: str) -> Response:
+        query = BalanceQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        wanted: dict[str, Any] = query.validated_data
+        player = _player(account_id)
+        wallets = sorted(player.wallets.all(), key=lambda w: w.currency)
+        if "currency" in wanted:
+            wallets = [_wallet_of(player, wanted["currency"])]
+        rows = balances_as_of(wallets, wanted["at"])
+        return Response(
+            {
+                "account_id": player.account_id,
+                "at": wanted["at"],
+                "wallets": [
+                    {
+                        "currency": row.wallet.currency,
+                        "balance": amount_text(row.balance, row.wallet.currency),
+                        "entry_id": row.entry_id,
+                        "entry_at": row.entry_at,
+                    }
+                    for row in rows
+                ],
+            }
+        )
 
 
 class PlayerLedgerView(OperatorApiView):

@@ -92,3 +92,32 @@ def test_audit_is_read_only_even_for_superusers(as_user, superuser, support_user
     entry.refresh_from_db()
     assert entry.reason == "Ticket 9"
     assert AuditEntry.objects.count() == 1
+
+
+def test_the_player_page_shows_each_balance_at_a_past_moment(as_user, support_user) -> None:
+    from datetime import UTC, datetime, timedelta
+    from decimal import Decimal
+
+    from tests.wallet.test_balances import insert_rows
+    from wallet.models import Wallet
+
+    player = Player.objects.create(account_id="bea")
+    wallet = Wallet.objects.create(player=player, currency="EUR")
+    month_end = datetime(2026, 11, 30, 23, 59, 59, tzinfo=UTC)
+    insert_rows(
+        wallet,
+        [
+            (month_end - timedelta(days=2), Decimal(40), Decimal(40)),
+            (month_end + timedelta(microseconds=999_999), Decimal(2), Decimal(42)),
+            (month_end + timedelta(seconds=1), Decimal(100), Decimal(142)),
+        ],
+    )
+    url = reverse("admin:wallet_player_change", args=[player.pk])
+    html = as_user(support_user).get(url, {"balance_at": "2026-11-30 23:59:59"}).content.decode()
+    assert "Balance at 2026-11-30 23:59:59 UTC" in html
+    # Through the end of that second: the 40 and the 2, not the 100 a second later.
+    assert "<strong>42.00 EUR</strong>" in html and "2026-11-30 23:59:59 UTC" in html
+    html = as_user(support_user).get(url, {"balance_at": "2026-11-01 00:00"}).content.decode()
+    assert "<strong>0.00 EUR</strong>" in html and "no movement yet" in html
+    html = as_user(support_user).get(url, {"balance_at": "30/11/2026"}).content.decode()
+    assert "is not a moment: type it as 2026-12-31 23:59:59 (UTC)" in html

@@ -220,3 +220,41 @@ def test_ledger_is_newest_first_and_cursor_paginated(keys):
         call("GET", "/api/v1/players/alice/ledger/?since=yesterday", key=keys["platform"]).status
         == 400
     )
+
+
+def test_balance_at_an_instant_from_the_ledger(keys):
+    from datetime import UTC, datetime, timedelta
+
+    from tests.wallet.test_balances import insert_rows
+    from wallet.models import Wallet
+
+    player = Player.objects.create(account_id="bea")
+    usd = Wallet.objects.create(player=player, currency="USD")
+    Wallet.objects.create(player=player, currency="EUR")
+    t = datetime(2026, 11, 30, 23, 59, 59, 500_000, tzinfo=UTC)
+    insert_rows(
+        usd,
+        [
+            (t, Decimal("12.5"), Decimal("12.5")),
+            (t + timedelta(seconds=1), Decimal(1), Decimal("13.5")),
+        ],
+    )
+    reply = call(
+        "GET", "/api/v1/players/bea/balance/?at=2026-11-30T23:59:59.5Z", key=keys["read-only"]
+    )
+    assert reply.status == 200, reply.data
+    assert [
+        (w["currency"], w["balance"], w["entry_id"] is not None) for w in reply.data["wallets"]
+    ] == [
+        ("EUR", "0.00", False),
+        ("USD", "12.50", True),
+    ]
+    earlier = call(
+        "GET",
+        "/api/v1/players/bea/balance/?at=2026-11-30T23:59:59Z&currency=USD",
+        key=keys["platform"],
+    )
+    assert [w["balance"] for w in earlier.data["wallets"]] == ["0.00"]
+    assert call("GET", "/api/v1/players/bea/balance/", key=keys["finance"]).status == 400
+    bad = call("GET", "/api/v1/players/bea/balance/?at=yesterday", key=keys["finance"])
+    assert bad.status == 400 and "at" in bad.data
