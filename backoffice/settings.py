@@ -68,6 +68,9 @@ MIDDLEWARE = [
     "backoffice.second_factor.middleware.SecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, around the view only: the admin's and the finance exports' GET requests read the
+    # hot standby when DATABASE_REPLICA_URL is set (backoffice/replica.py).
+    "backoffice.replica.ReplicaReadsMiddleware",
 ]
 
 # Provider callbacks (under /providers/) go through this shorter list (backoffice/wsgi.py):
@@ -165,6 +168,18 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
     # on a lock upgrade; the busy timeout is the same bound as PostgreSQL's lock_timeout.
     _db["OPTIONS"].setdefault("transaction_mode", "IMMEDIATE")
     _db["OPTIONS"].setdefault("timeout", WALLET_LOCK_TIMEOUT_MS / 1000)
+
+# A hot standby for the admin's and the finance exports' reads, never a money read
+# (backoffice/replica.py). Connected the way the primary is.
+DATABASE_REPLICA_URL: str = env.str("DATABASE_REPLICA_URL", default="")
+if DATABASE_REPLICA_URL:
+    _replica = env.db_url_config(DATABASE_REPLICA_URL)
+    for _key in ("CONN_MAX_AGE", "CONN_HEALTH_CHECKS", "DISABLE_SERVER_SIDE_CURSORS"):
+        if _key in _db:
+            _replica.setdefault(_key, _db[_key])
+    _replica["OPTIONS"] = {**_db["OPTIONS"], **_replica.get("OPTIONS", {})}
+    DATABASES["replica"] = _replica
+    DATABASE_ROUTERS = ["backoffice.replica.ReplicaRouter"]
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

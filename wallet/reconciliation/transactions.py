@@ -17,9 +17,10 @@ from typing import Any
 
 import psycopg
 from django.contrib.auth import get_user_model
-from django.db import connection, transaction
+from django.db import connections, transaction
 from django.db.models import F, QuerySet, Value
 
+from backoffice.replica import read_alias
 from wallet.models import LedgerEntry
 from wallet.reconciliation.cells import (
     Buffer,
@@ -163,11 +164,12 @@ def format_row(row: Sequence[Any], basis: str) -> list[Cell]:
     ]
 
 
-def export_rows(selection: ReconciliationFilter) -> Iterator[list[Cell]]:
+def export_rows(selection: ReconciliationFilter, *, using: str = "") -> Iterator[list[Cell]]:
     """The export's data rows for the Python writer, streamed from a server-side cursor."""
     basis = selection.basis.value
-    with _streaming_transaction():
-        for row in movement_rows(selection).iterator(chunk_size=FETCH_ROWS):
+    alias = using or read_alias(LedgerEntry)
+    with _streaming_transaction(alias):
+        for row in movement_rows(selection).using(alias).iterator(chunk_size=FETCH_ROWS):
             yield format_row(row, basis)
 
 
@@ -202,13 +204,14 @@ def csv_rows(selection: ReconciliationFilter) -> QuerySet[LedgerEntry, tuple[Any
     return rows.values_list(*named)
 
 
-def copy_statement(selection: ReconciliationFilter) -> str:
+def copy_statement(selection: ReconciliationFilter, *, using: str = "") -> str:
     """``COPY (csv_rows) TO STDOUT WITH (FORMAT csv)``, the parameters bound in the text.
 
     No ``HEADER``: the export writes the header itself before the query starts, so the first
     bytes leave at once (the header text is ``HEADER`` either way).
     """
     sql, params = csv_rows(selection).query.sql_with_params()
+    connection = connections[using or read_alias(LedgerEntry)]
     connection.ensure_connection()
     query = psycopg.ClientCursor(connection.connection).mogrify(sql, params)
     return f"COPY ({query}) TO STDOUT WITH (FORMAT csv)"
@@ -221,11 +224,11 @@ def copy_statement(selection: ReconciliationFilter) -> str:
 COPY_SETTINGS: tuple[str, ...] = ("SET LOCAL enable_sort = off", "SET LOCAL jit = off")
 
 
-def copy_messages(statement: str) -> Iterator[Buffer]:
+def copy_messages(statement: str, *, using: str = "") -> Iterator[Buffer]:
     """What PostgreSQL writes for a ``COPY ... TO STDOUT``, one message (one row) at a time,
     through Django's cursor (so the statement is logged like any other query). Call inside a
     transaction (``COPY_SETTINGS`` are local to it)."""
-    with connection.cursor() as cursor:
+    with connections[using or read_alias(LedgerEntry)].cursor() as cursor:
         for setting in COPY_SETTINGS:
             cursor.execute(setting)
         with cursor.copy(statement) as copy:
@@ -235,14 +238,17 @@ def copy_messages(statement: str) -> Iterator[Buffer]:
 def data_chunks(selection: ReconciliationFilter) -> Iterator[bytes]:
     """The export's data rows as CSV chunks: written by PostgreSQL (COPY) on PostgreSQL, by
     the Python writer elsewhere. The same bytes either way."""
-    if connection.vendor != "postgresql":
-        yield from csv_row_chunks(export_rows(selection))
+    # The standby when the admin's or the API's export page asks (backoffice/replica.py).
+    alias = read_alias(LedgerEntry)
+    if connections[alias].vendor != "postgresql":
+        yield from csv_row_chunks(export_rows(selection, using=alias))
         return
-    with _streaming_transaction():
-        yield from copy_csv_chunks(copy_messages(copy_statement(selection)))
+    with _streaming_transaction(alias):
+        statement = copy_statement(selection, using=alias)
+        yield from copy_csv_chunks(copy_messages(statement, using=alias))
 
 
-def _streaming_transaction() -> AbstractContextManager[Any]:
+def _streaming_transaction(alias: str) -> AbstractContextManager[Any]:
     """On PostgreSQL, a read transaction around the rows: one snapshot from first row to last.
 
     For the Python writer's cursor it also matters for speed: outside a transaction Django
@@ -250,8 +256,8 @@ def _streaming_transaction() -> AbstractContextManager[Any]:
     result before it returns the first row. Not on SQLite: its transactions take the write lock
     (IMMEDIATE mode) and would stop every bet for the length of a download.
     """
-    if connection.vendor == "postgresql":
-        return transaction.atomic()
+    if connections[alias].vendor == "postgresql":
+        return transaction.atomic(using=alias)
     return nullcontext()
 
 

@@ -17,6 +17,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
+from backoffice.replica import replica_reads
 from wallet.models import Provider
 from wallet.reconciliation.filters import DateBasis, ReconciliationFilter
 from wallet.reconciliation.summary import summary_chunks
@@ -67,6 +68,11 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        # A file nobody acts on before it is written: read from the standby when there is one.
+        with replica_reads():
+            self._export(options)
+
+    def _export(self, options: dict[str, Any]) -> None:
         selection = self._selection(options)
         bom = not options["no_bom"]
         if options["report"] == "summary":
