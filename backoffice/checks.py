@@ -1,5 +1,5 @@
 """Deployment checks (``manage.py check --deploy``): provider secrets present and usable, and
-staff sign-in with a second factor.
+staff sign-in with a second factor; with ``--database default``, the wallet's lock bound.
 
 Each provider reads its settings at call time, so a missing or malformed one shows only when
 that provider calls, as a refusal or a "try again" on every request. These checks say so
@@ -16,6 +16,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
+from django.db import DEFAULT_DB_ALIAS, connections
 
 _BUFFALO_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,40}")
 _CURRENCY_ENTRY = re.compile(r"\s*[^:,\s]+\s*:\s*[A-Z]{3}\s*")
@@ -103,6 +104,38 @@ def staff_sign_in(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
             "the back office, money actions included, with a password alone.",
             hint="Unset STAFF_2FA_REQUIRED (on unless DEBUG) or set it to true.",
             id="backoffice.W004",
+        )
+    ]
+
+
+@register(Tags.database)
+def lock_bound(
+    app_configs: Any = None, databases: Iterable[str] | None = None, **kwargs: Any
+) -> list[CheckMessage]:
+    """``manage.py check --database default`` (and ``migrate``): every lock wait of the wallet is
+    bounded by WALLET_LOCK_TIMEOUT_MS. Directly connected, the connection sets it; behind a
+    transaction pooler (DATABASE_TRANSACTION_POOLER) only the database role can."""
+    if not databases or DEFAULT_DB_ALIAS not in databases:
+        return []
+    connection = connections[DEFAULT_DB_ALIAS]
+    if connection.vendor != "postgresql":
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT setting FROM pg_settings WHERE name = 'lock_timeout'")
+        row = cursor.fetchone()
+    found = int(row[0]) if row else 0
+    wanted = settings.WALLET_LOCK_TIMEOUT_MS
+    if found == wanted:
+        return []
+    return [
+        Error(
+            f"lock_timeout is {found} ms on the database connection, not WALLET_LOCK_TIMEOUT_MS "
+            f"({wanted} ms): a wallet waiting on a lock would not answer in time.",
+            hint=(
+                "Behind PgBouncer in transaction mode: ALTER ROLE <app role> IN DATABASE "
+                f"<database> SET lock_timeout = '{wanted}ms'."
+            ),
+            id="backoffice.E010",
         )
     ]
 

@@ -147,13 +147,21 @@ TEMPLATES = [
 # No DATABASE_URL: a SQLite file in the project folder, so the demo runs anywhere.
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 WALLET_LOCK_TIMEOUT_MS: int = env.int("WALLET_LOCK_TIMEOUT_MS", default=2000)
+# PostgreSQL reached through a pooler in transaction mode (PgBouncer pool_mode=transaction): a
+# session lasts one transaction there. So no startup options (PgBouncer refuses them; the role
+# carries lock_timeout: ALTER ROLE ... SET lock_timeout), no cursor held past its transaction,
+# and no prepared statements unless the pooler keeps them (docs/operations.md, "PgBouncer").
+DATABASE_TRANSACTION_POOLER: bool = env.bool("DATABASE_TRANSACTION_POOLER", default=False)
 
 _db = DATABASES["default"]
 _db.setdefault("OPTIONS", {})
 if _db["ENGINE"] == "django.db.backends.postgresql":
     # Every lock wait is bounded: past it PostgreSQL raises lock_not_available and the wallet
     # answers the provider's "try again" code instead of hanging past its timeout.
-    _db["OPTIONS"].setdefault("options", f"-c lock_timeout={WALLET_LOCK_TIMEOUT_MS}")
+    if DATABASE_TRANSACTION_POOLER:
+        _db["DISABLE_SERVER_SIDE_CURSORS"] = True
+    else:
+        _db["OPTIONS"].setdefault("options", f"-c lock_timeout={WALLET_LOCK_TIMEOUT_MS}")
     _db["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     # A health check is one more round trip ("SELECT 1") at the start of every request. Without
     # it, a connection the database dropped fails one request (the provider gets its "try again"
@@ -162,7 +170,9 @@ if _db["ENGINE"] == "django.db.backends.postgresql":
 # The few statements every provider request runs (wallet/db/hot_sql.py) are prepared once per
 # connection (SQL PREPARE). Off behind a pooler that does not keep a session's prepared
 # statements between transactions (PgBouncer in transaction mode).
-DATABASE_PREPARED_STATEMENTS: bool = env.bool("DATABASE_PREPARED_STATEMENTS", default=True)
+DATABASE_PREPARED_STATEMENTS: bool = env.bool(
+    "DATABASE_PREPARED_STATEMENTS", default=not DATABASE_TRANSACTION_POOLER
+)
 if _db["ENGINE"] == "django.db.backends.sqlite3":
     # IMMEDIATE takes the write lock at BEGIN, so two writers queue instead of deadlocking
     # on a lock upgrade; the busy timeout is the same bound as PostgreSQL's lock_timeout.
