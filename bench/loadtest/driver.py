@@ -5,8 +5,9 @@ status line and headers, and a ``json.loads`` of the answer to read its code: te
 microseconds of CPU, measured and reported (``client_cpu_s``) so that a reader can see the
 generator did not eat the machine it measures.
 
-Requests answered with the provider's "try again" code are sent again in later rounds (as the
-provider would), until every one has a final answer or the bound on rounds or time is reached.
+Requests answered with the provider's "try again" code, or not answered at all (a dropped
+connection, a load balancer's own error page), are sent again in later rounds (as the provider
+would), until every one has a final answer or the bound on rounds or time is reached.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from bench.loadtest.requests import Flow, Prepared, answer_code
@@ -21,10 +23,19 @@ from bench.loadtest.requests import Flow, Prepared, answer_code
 #: Pause between retry rounds, like a provider's retry delay (short: we measure the drain).
 RETRY_PAUSE_S = 0.2
 MAX_ERROR_EXAMPLES = 10
+#: A load balancer's own answer when no app server answered (HAProxy's, nginx's error pages).
+BALANCER_STATUSES = frozenset({502, 503, 504})
+
+#: Told of every request's outcome: its answer code, or why it has none ("no answer: ...").
+AnswerHook = Callable[[Prepared, str], None]
 
 
 class TransportError(Exception):
     """The connection failed or the answer was not HTTP we can read."""
+
+    def __init__(self, message: str, kind: str) -> None:
+        super().__init__(message)
+        self.kind = kind
 
 
 @dataclass
@@ -86,7 +97,7 @@ class _Connection:
             return status, body
         except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError) as exc:
             self.close()
-            raise TransportError(f"{type(exc).__name__}: {exc}") from exc
+            raise TransportError(f"{type(exc).__name__}: {exc}", type(exc).__name__) from exc
 
     def close(self) -> None:
         if self.writer is not None:
@@ -109,13 +120,21 @@ class Driver:
     """Sends flows over ``concurrency`` kept-alive connections, as fast as answers come."""
 
     def __init__(
-        self, host: str, port: int, concurrency: int, *, max_rounds: int = 50, max_s: float = 900
+        self,
+        host: str,
+        port: int,
+        concurrency: int,
+        *,
+        max_rounds: int = 50,
+        max_s: float = 900,
+        on_answer: AnswerHook | None = None,
     ) -> None:
         self.host = host
         self.port = port
         self.concurrency = concurrency
         self.max_rounds = max_rounds
         self.max_s = max_s
+        self.on_answer = on_answer
 
     def run(self, flows: list[Flow]) -> RunResult:
         return asyncio.run(self._run(flows))
@@ -158,6 +177,7 @@ class Driver:
         deadline: float,
     ) -> None:
         clock = time.perf_counter_ns
+        tell = self.on_answer or _ignore
         while pending:
             if time.perf_counter() > deadline:
                 return
@@ -171,9 +191,18 @@ class Driver:
                     result.transport_errors += 1
                     result.note_error(f"{request.provider} {request.action}: {exc}")
                     again.append(flow[step:])  # a provider resends what timed out
+                    tell(request, f"no answer: {exc.kind}")
                     break
                 result.latencies_ns.append(clock() - started)
+                if status in BALANCER_STATUSES and not body.startswith(b"{"):
+                    # The balancer's page, not the provider's answer: no app server answered.
+                    result.transport_errors += 1
+                    result.note_error(f"{request.provider} {request.action}: HTTP {status}")
+                    again.append(flow[step:])
+                    tell(request, f"no answer: HTTP {status} from the balancer")
+                    break
                 code = answer_code(request.provider, status, body)
+                tell(request, code)
                 result.codes[(request.provider, request.action, code)] += 1
                 if code in request.accept:
                     continue
@@ -191,8 +220,12 @@ class Driver:
 def _rebuilt(flow: Flow) -> Flow:
     """A resend is signed anew where the provider would (VP's nonce and timestamp)."""
     return [
-        Prepared(r.provider, r.action, r.rebuild(), r.accept, r.retry, r.rebuild)
+        Prepared(r.provider, r.action, r.rebuild(), r.accept, r.retry, r.rebuild, r.key)
         if r.rebuild is not None
         else r
         for r in flow
     ]
+
+
+def _ignore(request: Prepared, outcome: str) -> None:
+    return None

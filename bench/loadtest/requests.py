@@ -37,6 +37,8 @@ class Prepared:
     retry: frozenset[str]
     #: Builds the request anew for a resend (VP signs every send with a fresh nonce).
     rebuild: Callable[[], bytes] | None = None
+    #: The bet it moves money for, where a check afterwards needs it (cancels).
+    key: str = ""
 
 
 #: A flow is sent in order on one connection (a bet, then its settle); most flows are one call.
@@ -106,6 +108,7 @@ class RequestFactory:
         *,
         function: str = "",
         accept: frozenset[str] | None = None,
+        key: str = "",
     ) -> Prepared:
         build = builder_for(provider)
 
@@ -119,6 +122,7 @@ class RequestFactory:
             accept=accept if accept is not None else _OK[provider],
             retry=RETRY_CODES[provider],
             rebuild=signed if provider == "vp" else None,
+            key=key,
         )
 
     def _next_uuid(self) -> str:
@@ -263,7 +267,7 @@ class RequestFactory:
                 "gType": 0,
                 "mType": 7001,
             }
-            return self._prepared("jdb", action, payload)
+            return self._prepared("jdb", action, payload, key=key)
         if provider == "vp":
             payload = {
                 "action": "rollback",
@@ -273,14 +277,14 @@ class RequestFactory:
                 "brand": "VP",
                 "gameCode": "VP_loadtest",
             }
-            return self._prepared("vp", action, payload, accept=vp_rollback_codes())
+            return self._prepared("vp", action, payload, accept=vp_rollback_codes(), key=key)
         if provider == "naga":
             payload = {
                 "betId": key,
                 "playerToken": self.players.token("naga", slot),
                 **self._naga_codes(),
             }
-            return self._prepared("naga", action, payload, function="cancel-bet")
+            return self._prepared("naga", action, payload, function="cancel-bet", key=key)
         payload = self._buffalo_tx(slot, key, f"{key}c", stake)
         return self._prepared(
             "buffalo",
@@ -288,6 +292,7 @@ class RequestFactory:
             payload,
             function="cancel",
             accept=frozenset({"OK", "BET_ALREADY_SETTLED"}),
+            key=key,
         )
 
 
