@@ -31,7 +31,7 @@ def test_staff_try_a_cancel_from_the_api_docs(laptop_page, live_server) -> None:
     log_in(laptop_page, "sam", PASSWORD)
     laptop_page.goto("/api/v1/docs/")
     laptop_page.wait_for_selector(".opblock")
-    assert laptop_page.locator(".opblock").count() == 18
+    assert laptop_page.locator(".opblock").count() == 23
     save_doc_image(laptop_page, "api-docs", full_page=False)
 
     block = laptop_page.locator("#operations-bets-bets_cancel_create")
