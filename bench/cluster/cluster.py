@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from collections.abc import Callable
@@ -26,6 +27,7 @@ from bench.cluster.postgres import STANDBY_NAME, PostgresServer, make_synchronou
 from bench.cluster.processes import ClusterError, free_port, give_to_db_owner
 
 STATE_FILE = "cluster.json"
+_SAVING = threading.Lock()
 #: The application's database role: PgBouncer gives it no startup options, so the role carries
 #: the wallet's lock bound (WALLET_LOCK_TIMEOUT_MS, 2000 ms by default).
 APP_ROLE = "backoffice"
@@ -250,8 +252,9 @@ class Cluster:
     # --- the state file -------------------------------------------------------------------
 
     def save(self) -> None:
-        state = asdict(self)
-        (self.home / STATE_FILE).write_text(json.dumps(state, indent=2, default=str))
+        with _SAVING:  # the drill's supervisor and its failover may save at the same moment
+            state = asdict(self)
+            (self.home / STATE_FILE).write_text(json.dumps(state, indent=2, default=str))
 
     @classmethod
     def load(cls, home: Path) -> Cluster:
