@@ -27,6 +27,11 @@ defaults measured in README.md, "Performance":
 
 Access logs stay off (``GRANIAN_LOG_ACCESS``): the journal records every provider call.
 
+Metrics: every worker writes its counters to files in ``PROMETHEUS_MULTIPROC_DIR`` (the
+official client's multiprocess mode), which a scrape of ``/metrics`` sums. This module empties
+that directory before the workers start (a previous run's counts would add up with today's),
+and makes a private one when the variable is unset.
+
 granian's workers listen with ``SO_REUSEPORT``, so a second server started on a port that one
 already serves would start without a word and take half of its connections (two versions of the
 code answering providers side by side, after a botched deploy). This module refuses to start
@@ -38,6 +43,8 @@ from __future__ import annotations
 import os
 import socket
 import sys
+import tempfile
+from pathlib import Path
 
 from granian.cli import cli
 
@@ -62,6 +69,7 @@ def main(argv: list[str] | None = None) -> None:
     """Run granian with the project's defaults; arguments are granian's own options."""
     for name, value in DEFAULTS.items():
         os.environ.setdefault(name, value)
+    prepare_metrics_directory()
     args = [*(argv or []), APPLICATION]
     # The address as granian will read it (options, then GRANIAN_* variables, then defaults);
     # resilient parsing: a mistake in the options is granian's to report, below.
@@ -73,6 +81,22 @@ def main(argv: list[str] | None = None) -> None:
         if problem:
             sys.exit(problem)
     cli(args, prog_name="backoffice.serve", auto_envvar_prefix="GRANIAN")
+
+
+def prepare_metrics_directory() -> Path:
+    """``PROMETHEUS_MULTIPROC_DIR`` emptied of a previous run's files (made when missing; a
+    new private directory when the variable is unset). Set before any worker imports
+    ``prometheus_client``, which reads it once."""
+    configured = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "")
+    if configured:
+        directory = Path(configured)
+        directory.mkdir(parents=True, exist_ok=True)
+        for stale in directory.glob("*.db"):
+            stale.unlink(missing_ok=True)
+    else:
+        directory = Path(tempfile.mkdtemp(prefix="backoffice-metrics-"))
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(directory)
+    return directory
 
 
 def address_taken(host: str, port: int) -> str | None:

@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "providers.vp.cards",
     "operator_api",
     "bench",
+    "backoffice.monitoring",
 ]
 
 MIDDLEWARE = [
@@ -226,7 +227,7 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=8 * 3600)
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
 # Providers call over plain HTTP inside some private networks; the redirect never applies there.
-SECURE_REDIRECT_EXEMPT = [r"^providers/", r"^health/?$"]
+SECURE_REDIRECT_EXEMPT = [r"^providers/", r"^health/?$", r"^metrics$"]
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = not DEBUG
@@ -312,11 +313,32 @@ BUFFALO_AUTH_TOKEN = _secret("BUFFALO_AUTH_TOKEN", demo_keys.BUFFALO_AUTH_TOKEN)
 BUFFALO_ALLOWED_IPS: list[str] = env.list("BUFFALO_ALLOWED_IPS", default=[])
 BUFFALO_SID_METHOD_ENABLED: bool = env.bool("BUFFALO_SID_METHOD_ENABLED", default=False)
 
+# --- Monitoring (docs/operations.md, "Monitoring") ------------------------------------------
+# Who may read GET /metrics: direct peers in these addresses or networks ("10.0.0.0/8"), or a
+# caller sending "Authorization: Bearer <METRICS_TOKEN>". Anyone else gets a 404.
+METRICS_ALLOWED_IPS: list[str] = env.list("METRICS_ALLOWED_IPS", default=[])
+METRICS_TOKEN: str = env.str("METRICS_TOKEN", default="")
+
 # --- Logging: one line per event on stdout; never a secret (adapters redact before logging) ---
+# LOG_FORMAT=json: one JSON object per line, and one line per provider request (logger
+# "providers.requests": request id, provider, action, bet key, outcome, latency).
+LOG_FORMAT: str = env.str("LOG_FORMAT", default="plain")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "backoffice.monitoring.logs.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json" if LOG_FORMAT == "json" else "plain",
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {
+        # Plain text (the demo) leaves the per-request lines out: the journal has them.
+        "providers.requests": {"level": "INFO" if LOG_FORMAT == "json" else "WARNING"},
+    },
 }

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.http import HttpRequest, JsonResponse
 from django.urls import include, path, re_path
 
+from backoffice.monitoring.views import metrics
 from providers.urls import odd_path
 
 
@@ -22,6 +23,8 @@ urlpatterns = [
     # ("[/]": a pattern starting "^/" reads to Django's checks as a slash left there by mistake.)
     re_path(r"^[/]+providers/(?P<rest>.*)$", odd_path, name="providers-odd-path"),
     path("health/", health, name="health"),
+    # Prometheus, for the monitoring network only (backoffice/monitoring/views.py).
+    path("metrics", metrics, name="metrics"),
 ]
 
 # Error pages inside the admin's layout, with the reason; JSON under /providers/.

@@ -31,6 +31,8 @@ from rest_framework.exceptions import MethodNotAllowed, NotFound, PermissionDeni
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
+from backoffice.monitoring.logs import log_request
+from backoffice.monitoring.metrics import observe_request
 from providers import journal
 from providers.base import InboundCall, ProviderAdapter, ProviderAnswer, Refused, Rejection
 from providers.exceptions import (
@@ -113,8 +115,24 @@ class ProviderCallbackView(APIView):
                     response = self.rendered(committed)
             else:
                 journal.write_inbound(self.provider, self.call, self.answer, latency_us)
+        self._observe(latency_us)
         response["X-Request-ID"] = self.call.request_id
         return response
+
+    def _observe(self, latency_us: int) -> None:
+        """Count the request as journaled (the journal's outcome) and log its line: once per
+        request, after the row, so metrics add up to the journal's rows."""
+        draft, slug = self.call.journal, self.provider.slug
+        outcome = (draft.outcome or self.answer.outcome)[:32]
+        observe_request(slug, outcome, latency_us)
+        log_request(
+            request_id=self.call.request_id,
+            provider=slug,
+            action=draft.action,
+            bet_key=draft.bet_key,
+            outcome=outcome,
+            latency_us=latency_us,
+        )
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         """DRF's ``initial`` in the providers' order: the address before the proof, so that a

@@ -1,7 +1,10 @@
+import time
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 
+from backoffice.monitoring.models import LedgerCheckRun
 from wallet.consistency import check_ledger
 
 
@@ -12,7 +15,17 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        started = time.monotonic()
         report = check_ledger()
+        # Kept for /metrics (alerts: failing, or not run for a day).
+        LedgerCheckRun.objects.create(
+            finished_at=timezone.now(),
+            ok=report.ok,
+            problems=len(report.problems),
+            wallets_checked=report.wallets_checked,
+            bets_checked=report.bets_checked,
+            duration_seconds=time.monotonic() - started,
+        )
         for problem in report.problems:
             self.stdout.write(f"MISMATCH {problem}")
         summary = (

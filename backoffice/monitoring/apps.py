@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class MonitoringConfig(AppConfig):
+    name = "backoffice.monitoring"
+    label = "monitoring"
+    verbose_name = "Monitoring"
+    default_auto_field = "django.db.models.BigAutoField"
