@@ -11,6 +11,9 @@ written), so the counters add up to the journal's rows by provider and outcome.
 
 from __future__ import annotations
 
+from decimal import Decimal
+
+from django.db import connection
 from prometheus_client import Counter, Histogram
 
 #: Seconds; provider callbacks answer in milliseconds, a lock wait bounds them at ~2 s.
@@ -29,12 +32,20 @@ LATENCY = Histogram(
     buckets=LATENCY_BUCKETS,
 )
 
+MONEY_MOVED = Counter(
+    "wallet_money_moved",
+    "Money moved through wallets, committed, by ledger kind and currency (absolute amounts: "
+    "a stake of 5 adds 5 to kind stake).",
+    ("kind", "currency"),
+)
+
 #: Outcomes after which the provider was told to try again (alerts/try-again rate).
 TRY_AGAIN_OUTCOMES = ("busy", "error", "bad_host")
 
 # ``labels()`` takes a lock and builds a key on every call: the children are kept here instead.
 _counted: dict[tuple[str, str], Counter] = {}
 _timed: dict[str, Histogram] = {}
+_moved: dict[tuple[str, str], Counter] = {}
 
 
 def observe_request(provider: str, outcome: str, latency_us: int) -> None:
@@ -48,3 +59,16 @@ def observe_request(provider: str, outcome: str, latency_us: int) -> None:
     if histogram is None:
         histogram = _timed[provider] = LATENCY.labels(provider)
     histogram.observe(latency_us / 1_000_000)
+
+
+def count_money_moved(kind: str, currency: str, amount: Decimal) -> None:
+    """Count a ledger movement once its transaction commits (never one rolled back)."""
+    connection.on_commit(lambda: _add_money(kind, currency, amount))
+
+
+def _add_money(kind: str, currency: str, amount: Decimal) -> None:
+    key = (kind, currency)
+    counter = _moved.get(key)
+    if counter is None:
+        counter = _moved[key] = MONEY_MOVED.labels(kind, currency)
+    counter.inc(float(abs(amount)))

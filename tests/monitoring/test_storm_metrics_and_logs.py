@@ -10,12 +10,14 @@ from __future__ import annotations
 import json
 import threading
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
-from django.db.models import Count
+from django.db.models import Count, QuerySet, Sum
+from django.db.models.functions import Abs
 from prometheus_client.parser import text_string_to_metric_families
 
 from bench.loadtest.run import Options, execute
@@ -25,6 +27,7 @@ from providers.models import Direction, JournalEntry
 from tests.app_server import AppServer, server_environment
 from tests.conftest import provider_settings_environment
 from tests.helpers import ON_POSTGRES
+from wallet.models import LedgerEntry
 
 pytestmark = [
     pytest.mark.skipif(not ON_POSTGRES, reason="the app server and harness need PostgreSQL"),
@@ -32,16 +35,31 @@ pytestmark = [
 ]
 
 
-def scrape(server: AppServer) -> dict[tuple[str, str], float]:
-    """``provider_requests_total`` by (provider, outcome)."""
+def scrape(
+    server: AppServer,
+    name: str = "provider_requests_total",
+    labels: tuple[str, str] = ("provider", "outcome"),
+) -> dict[tuple[str, str], float]:
+    """A counter's samples by the values of two of its labels."""
     answer = requests.get(f"{server.url}/metrics", timeout=10)
     assert answer.status_code == 200, answer.text[:300]
     counted: dict[tuple[str, str], float] = {}
     for family in text_string_to_metric_families(answer.text):
         for sample in family.samples:
-            if sample.name == "provider_requests_total":
-                counted[(sample.labels["provider"], sample.labels["outcome"])] = sample.value
+            if sample.name == name:
+                first, second = (sample.labels[label] for label in labels)
+                counted[(first, second)] = sample.value
     return counted
+
+
+def provider_money(entries: QuerySet[LedgerEntry]) -> dict[tuple[str, str], float]:
+    """Provider movements by kind and currency (absolute amounts, as the counter adds them)."""
+    rows = (
+        entries.exclude(provider="")
+        .values("kind", "wallet__currency")
+        .annotate(total=Sum(Abs("amount")))
+    )
+    return {(r["kind"], r["wallet__currency"]): float(r["total"]) for r in rows}
 
 
 def journal_counts() -> dict[tuple[str, str], float]:
@@ -109,6 +127,17 @@ def test_scraped_counters_and_json_lines_match_the_journal(watched_server: AppSe
     assert any(outcome not in ("ok", "cancelled") for _, outcome in expected)
     assert len({provider for provider, _ in expected}) == len(PROVIDERS)
     assert scrape(watched_server) == expected
+
+    # Money: the harness seeds the bets a storm cancels straight into the database, so compare
+    # what a storm of bets and settles (all through the server) adds to the counter and ledger.
+    money = ("wallet_money_moved_total", ("kind", "currency"))
+    before, last_row = scrape(watched_server, *money), LedgerEntry.objects.latest("id").id
+    execute(replace(options, scenario="bet-settle", bets=40), lines.append)
+    after = scrape(watched_server, *money)
+    added = {key: value - before.get(key, 0.0) for key, value in after.items()}
+    ledger = provider_money(LedgerEntry.objects.filter(id__gt=last_row))
+    assert {kind for kind, _ in ledger} == {"stake", "win"}
+    assert {k: v for k, v in added.items() if v} == pytest.approx(ledger)
 
     log_lines = watched_server.log_path.read_text().splitlines()
     records = [json.loads(line) for line in log_lines if line.startswith("{")]

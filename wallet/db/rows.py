@@ -29,6 +29,7 @@ from django.db.models.base import ModelState
 from django.db.models.signals import post_init, pre_init
 from django.utils import timezone
 
+from backoffice.monitoring.metrics import count_money_moved
 from wallet.db import hot_sql
 from wallet.models import Bet, LedgerEntry, LedgerKind, Player, Wallet
 from wallet.money import MAX_AMOUNT
@@ -301,7 +302,9 @@ def refund_open_bet(
     row = hot_sql.fetch_one(sql, params)
     if row is None:
         return None
-    return model_from_row(Bet, row), row[-1]
+    bet = model_from_row(Bet, row)
+    count_money_moved(LedgerKind.REFUND, bet.currency, bet.stake)
+    return bet, row[-1]
 
 
 def insert_bet_if_absent(bet: Bet) -> bool:
@@ -391,6 +394,7 @@ def insert_bet_and_debit(
     _inserted(bet, row[0])
     if row[1] is not None:
         wallet.balance = row[1]
+        count_money_moved(LedgerKind.STAKE, bet.currency, stake)
     return True, row[1]
 
 
@@ -512,6 +516,7 @@ def move_money(
             raise
         if balance is None:
             raise Wallet.DoesNotExist(f"wallet {wallet.pk} does not exist")
+        count_money_moved(kind, _currency(wallet, bet), amount)
         return balance
     # SQLite: its transactions are serialised whole (IMMEDIATE), so reading the balance and
     # writing it back is safe; the sum is made in Decimal, never in SQLite's floating point.
@@ -535,7 +540,16 @@ def move_money(
     )
     if bet is not None and bet_fields:
         save_bet(bet, *bet_fields)
+    count_money_moved(kind, _currency(wallet, bet), amount)
     return wallet.balance
+
+
+def _currency(wallet: Wallet, bet: Bet | None) -> str:
+    """The movement's currency for metrics, without loading a deferred field (a query)."""
+    loaded = wallet.__dict__.get("currency")
+    if loaded is None and bet is not None:
+        loaded = bet.__dict__.get("currency")
+    return str(loaded or "")
 
 
 def _move_money_postgres(
