@@ -29,7 +29,7 @@ def backward(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("wallet", "0007_ledger_withdrawal_kind"),
+        ("wallet", "0008_ledger_first_close_index"),
         ("wallet", "0003_staff_roles"),
     ]
 
