@@ -6,16 +6,19 @@ import io
 import json
 import logging
 import os
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.core.management import call_command
+from django.db import transaction
 from django.test import Client
+from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
 from backoffice.monitoring.logs import JsonFormatter, log_request
-from backoffice.monitoring.metrics import observe_request
+from backoffice.monitoring.metrics import count_money_moved, observe_request
 from backoffice.serve import prepare_metrics_directory
 from wallet.selectors import StuckReason
 
@@ -107,3 +110,24 @@ def test_a_request_line_in_json(caplog: pytest.LogCaptureFixture) -> None:
     line = json.loads(JsonFormatter().format(record))
     assert line["request_id"] == "r-1" and line["bet_key"] == "b-9"
     assert line["latency_ms"] == 2.5 and line["level"] == "INFO" and "time" in line
+
+
+@pytest.mark.django_db(transaction=True)
+def test_money_is_counted_only_when_its_transaction_commits() -> None:
+    key = ("refund", "XTS")
+
+    def counted() -> float:
+        value = REGISTRY.get_sample_value(
+            "wallet_money_moved_total", dict(zip(("kind", "currency"), key, strict=True))
+        )
+        return value or 0.0
+
+    start = counted()
+    with pytest.raises(RuntimeError), transaction.atomic():
+        count_money_moved("refund", "XTS", Decimal("-2.50"))
+        raise RuntimeError("rolled back")
+    assert counted() == start
+    with transaction.atomic():
+        count_money_moved("refund", "XTS", Decimal("-2.50"))
+        assert counted() == start  # not before the commit
+    assert counted() == start + 2.5
