@@ -36,7 +36,7 @@ def test_columns(book: Book) -> None:
     assert raw[3:].split(b"\r\n")[0].decode().split(",") == list(SUMMARY_HEADER)
     assert SUMMARY_HEADER == (
         "day", "provider", "currency", "movements", "bets", "stakes", "wins", "refunds",
-        "reversals", "staff_adjustments", "net", "deposits", "open_bets_at_day_end", "date_basis",
+        "reversals", "staff_adjustments", "net", "deposits", "withdrawals", "open_bets_at_day_end", "date_basis",
     )  # fmt: skip
 
 
@@ -116,7 +116,7 @@ def totals_from_export(rows: list[dict[str, str]], basis: str) -> dict[tuple, di
         counts[group]["bets"] += row["kind"] == "stake"
     expected = {}
     for group, by_kind in sums.items():
-        game = sum((v for k, v in by_kind.items() if k != "deposit"), D(0))
+        game = sum((v for k, v in by_kind.items() if k not in ("deposit", "withdrawal")), D(0))
         expected[group] = {
             "movements": str(counts[group]["movements"]),
             "bets": str(counts[group]["bets"]),
@@ -126,6 +126,7 @@ def totals_from_export(rows: list[dict[str, str]], basis: str) -> dict[tuple, di
             "reversals": f"{by_kind['reversal']:.6f}",
             "staff_adjustments": f"{by_kind['staff_adjustment']:.6f}",
             "deposits": f"{by_kind['deposit']:.6f}",
+            "withdrawals": f"{-by_kind['withdrawal']:.6f}",
             "net": f"{-game:.6f}",
         }
     return expected

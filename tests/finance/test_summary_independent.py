@@ -322,6 +322,7 @@ def expected_summary(selection: ReconciliationFilter) -> list[dict[str, str]]:
                 "staff_adjustments": f"{row['staff_adjustment']:.6f}",
                 "net": f"{net:.6f}",
                 "deposits": f"{row['deposit']:.6f}",
+                "withdrawals": f"{-row['withdrawal']:.6f}",
                 "open_bets_at_day_end": str(open_at(provider, currency, day) if provider else 0),
                 "date_basis": selection.basis.value,
             }

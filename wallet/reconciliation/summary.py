@@ -1,13 +1,14 @@
 """The daily summary: per UTC day, provider and currency, what the ledger moved.
 
 Sign convention (stated in the file's columns and the README): ``stakes``, ``wins``,
-``refunds`` and ``deposits`` are positive totals of money in that direction; ``reversals`` and
+``refunds``, ``deposits`` and ``withdrawals`` are positive totals of money in that direction; ``reversals`` and
 ``staff_adjustments`` are signed like the export's ``amount`` (positive = to the player);
 ``net`` is the operator's result, positive when the operator won:
 
     net = stakes - wins - refunds - reversals - staff_adjustments
 
-which is exactly minus the sum of the export's game amounts (everything but deposits) for the
+which is exactly minus the sum of the export's game amounts (everything but the cashier's
+deposits and withdrawals) for the
 same day, provider and currency, and is ``stakes - wins - refunds`` whenever there are no
 reversals or staff adjustments.
 
@@ -63,6 +64,7 @@ SUMMARY_COLUMNS: tuple[Column, ...] = (
         "stakes - wins - refunds - reversals - staff_adjustments.",
     ),
     Column("deposits", "Money paid in from outside the games (cashier), positive; not in net."),
+    Column("withdrawals", "Money paid out to the cashier, positive; not in net."),
     Column(
         "open_bets_at_day_end",
         "Bets staked by the end of the day (UTC) with no win, refund or reversal by then.",
@@ -88,6 +90,7 @@ class SummaryRow:
     reversals: Decimal = ZERO
     staff_adjustments: Decimal = ZERO
     deposits: Decimal = ZERO
+    withdrawals: Decimal = ZERO
     open_bets_at_day_end: int = 0
 
     @property
@@ -104,6 +107,7 @@ class SummaryRow:
         self.reversals += other.reversals
         self.staff_adjustments += other.staff_adjustments
         self.deposits += other.deposits
+        self.withdrawals += other.withdrawals
 
 
 #: Where each kind's total goes in a summary row, and its sign there (stakes are positive).
@@ -114,6 +118,7 @@ _FLOWS: dict[str, tuple[str, int]] = {
     LedgerKind.REVERSAL: ("reversals", 1),
     LedgerKind.STAFF_ADJUSTMENT: ("staff_adjustments", 1),
     LedgerKind.DEPOSIT: ("deposits", 1),
+    LedgerKind.WITHDRAWAL: ("withdrawals", -1),
 }
 
 
@@ -162,7 +167,7 @@ def _empty_row(day: date, provider: str, currency: str) -> SummaryRow:
     none = money_value(None)
     return SummaryRow(
         day, provider, currency, stakes=none, wins=none, refunds=none, reversals=none,
-        staff_adjustments=none, deposits=none,
+        staff_adjustments=none, deposits=none, withdrawals=none,
     )  # fmt: skip
 
 
@@ -411,6 +416,7 @@ def summary_cells(row: SummaryRow, basis: str) -> list[Cell]:
         amount_cell(row.staff_adjustments),
         amount_cell(row.net),
         amount_cell(row.deposits),
+        amount_cell(row.withdrawals),
         str(row.open_bets_at_day_end),
         basis,
     ]
