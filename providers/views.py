@@ -32,7 +32,12 @@ from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from backoffice.monitoring.logs import log_request
-from backoffice.monitoring.metrics import observe_request
+from backoffice.monitoring.metrics import (
+    collect_request_money,
+    count_committed_money,
+    observe_request,
+    stop_collecting_money,
+)
 from providers import journal
 from providers.base import InboundCall, ProviderAdapter, ProviderAnswer, Refused, Rejection
 from providers.exceptions import (
@@ -105,16 +110,22 @@ class ProviderCallbackView(APIView):
             client_ip=client_ip(request, tuple(settings.TRUSTED_PROXIES)),
             request_id=request.META.get("HTTP_X_REQUEST_ID", "")[:64] or uuid.uuid4().hex,
         )
-        with hold_commit() as self.held:
-            response = super().dispatch(request, *args, **kwargs)
-            latency_us = (time.perf_counter_ns() - started) // 1000
-            if self.held.open:
-                committed = self._journal_and_commit(latency_us)
-                if committed is not self.answer:
-                    self.answer = committed
-                    response = self.rendered(committed)
-            else:
-                journal.write_inbound(self.provider, self.call, self.answer, latency_us)
+        money, collecting = collect_request_money()
+        try:
+            with hold_commit() as self.held:
+                response = super().dispatch(request, *args, **kwargs)
+                latency_us = (time.perf_counter_ns() - started) // 1000
+                if self.held.open:
+                    committed = self._journal_and_commit(latency_us)
+                    if committed is self.answer:
+                        count_committed_money(money)  # the movements stand: count them
+                    else:
+                        self.answer = committed
+                        response = self.rendered(committed)
+                else:
+                    journal.write_inbound(self.provider, self.call, self.answer, latency_us)
+        finally:
+            stop_collecting_money(collecting)
         self._observe(latency_us)
         response["X-Request-ID"] = self.call.request_id
         return response

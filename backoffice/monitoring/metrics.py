@@ -11,9 +11,11 @@ written), so the counters add up to the journal's rows by provider and outcome.
 
 from __future__ import annotations
 
+import functools
+from contextvars import ContextVar, Token
 from decimal import Decimal
 
-from django.db import connection
+from django.db import transaction
 from prometheus_client import Counter, Histogram
 
 #: Seconds; provider callbacks answer in milliseconds, a lock wait bounds them at ~2 s.
@@ -47,6 +49,8 @@ _counted: dict[tuple[str, str], Counter] = {}
 _timed: dict[str, Histogram] = {}
 _moved: dict[tuple[str, str], Counter] = {}
 
+Movement = tuple[str, str, Decimal]  # kind, currency, signed amount
+
 
 def observe_request(provider: str, outcome: str, latency_us: int) -> None:
     """Count one provider request and its latency (microseconds, as journaled)."""
@@ -61,9 +65,34 @@ def observe_request(provider: str, outcome: str, latency_us: int) -> None:
     histogram.observe(latency_us / 1_000_000)
 
 
+#: The movements of the provider request being served (the provider view sets a list): counted
+#: by the view once its held commit succeeded, which costs a cancel half what an on_commit hook
+#: per movement does (docs/performance.md). Elsewhere (staff, commands): on_commit.
+_request_money: ContextVar[list[Movement] | None] = ContextVar("request_money", default=None)
+
+
 def count_money_moved(kind: str, currency: str, amount: Decimal) -> None:
     """Count a ledger movement once its transaction commits (never one rolled back)."""
-    connection.on_commit(lambda: _add_money(kind, currency, amount))
+    pending = _request_money.get()
+    if pending is not None:
+        pending.append((kind, currency, amount))
+    else:
+        transaction.on_commit(functools.partial(_add_money, kind, currency, amount))
+
+
+def collect_request_money() -> tuple[list[Movement], Token[list[Movement] | None]]:
+    """Start holding this request's movements; ``reset`` the token when the request ends."""
+    pending: list[Movement] = []
+    return pending, _request_money.set(pending)
+
+
+def stop_collecting_money(token: Token[list[Movement] | None]) -> None:
+    _request_money.reset(token)
+
+
+def count_committed_money(pending: list[Movement]) -> None:
+    for kind, currency, amount in pending:
+        _add_money(kind, currency, amount)
 
 
 def _add_money(kind: str, currency: str, amount: Decimal) -> None:
