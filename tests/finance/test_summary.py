@@ -36,7 +36,8 @@ def test_columns(book: Book) -> None:
     assert raw[3:].split(b"\r\n")[0].decode().split(",") == list(SUMMARY_HEADER)
     assert SUMMARY_HEADER == (
         "day", "provider", "currency", "movements", "bets", "stakes", "wins", "refunds",
-        "reversals", "staff_adjustments", "net", "deposits", "withdrawals", "open_bets_at_day_end", "date_basis",
+        "reversals", "staff_adjustments", "net", "deposits", "withdrawals",
+        "open_bets_at_day_end", "date_basis",
     )  # fmt: skip
 
 

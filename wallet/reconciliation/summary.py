@@ -1,8 +1,9 @@
 """The daily summary: per UTC day, provider and currency, what the ledger moved.
 
 Sign convention (stated in the file's columns and the README): ``stakes``, ``wins``,
-``refunds``, ``deposits`` and ``withdrawals`` are positive totals of money in that direction; ``reversals`` and
-``staff_adjustments`` are signed like the export's ``amount`` (positive = to the player);
+``refunds``, ``deposits`` and ``withdrawals`` are positive totals of money in that direction;
+``reversals`` and ``staff_adjustments`` are signed like the export's ``amount`` (positive = to
+the player);
 ``net`` is the operator's result, positive when the operator won:
 
     net = stakes - wins - refunds - reversals - staff_adjustments
