@@ -51,7 +51,7 @@ INSTALLED_APPS = [
     "providers.vp.cards",
     "operator_api",
     "bench",
-    "backoffice.monitoring",
+    "monitoring",
 ]
 
 MIDDLEWARE = [
@@ -328,7 +328,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
-        "json": {"()": "backoffice.monitoring.logs.JsonFormatter"},
+        "json": {"()": "monitoring.logs.JsonFormatter"},
     },
     "handlers": {
         "console": {

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.http import HttpRequest, JsonResponse
 from django.urls import include, path, re_path
 
-from backoffice.monitoring.views import metrics
+from monitoring.views import metrics
 from providers.urls import odd_path
 
 
@@ -23,7 +23,7 @@ urlpatterns = [
     # ("[/]": a pattern starting "^/" reads to Django's checks as a slash left there by mistake.)
     re_path(r"^[/]+providers/(?P<rest>.*)$", odd_path, name="providers-odd-path"),
     path("health/", health, name="health"),
-    # Prometheus, for the monitoring network only (backoffice/monitoring/views.py).
+    # Prometheus, for the monitoring network only (monitoring/views.py).
     path("metrics", metrics, name="metrics"),
 ]
 

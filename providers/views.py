@@ -31,8 +31,8 @@ from rest_framework.exceptions import MethodNotAllowed, NotFound, PermissionDeni
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from backoffice.monitoring.logs import log_request
-from backoffice.monitoring.metrics import (
+from monitoring.logs import log_request
+from monitoring.metrics import (
     collect_request_money,
     count_committed_money,
     observe_request,

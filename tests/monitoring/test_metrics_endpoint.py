@@ -17,8 +17,8 @@ from django.test import Client
 from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
-from backoffice.monitoring.logs import JsonFormatter, log_request
-from backoffice.monitoring.metrics import count_money_moved, observe_request
+from monitoring.logs import JsonFormatter, log_request
+from monitoring.metrics import count_money_moved, observe_request
 from backoffice.serve import prepare_metrics_directory
 from wallet.selectors import StuckReason
 

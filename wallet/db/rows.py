@@ -29,7 +29,7 @@ from django.db.models.base import ModelState
 from django.db.models.signals import post_init, pre_init
 from django.utils import timezone
 
-from backoffice.monitoring.metrics import count_money_moved
+from monitoring.metrics import count_money_moved
 from wallet.db import hot_sql
 from wallet.models import Bet, LedgerEntry, LedgerKind, Player, Wallet
 from wallet.money import MAX_AMOUNT

@@ -4,7 +4,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from backoffice.monitoring.models import LedgerCheckRun
+from monitoring.models import LedgerCheckRun
 from wallet.consistency import check_ledger
 
 

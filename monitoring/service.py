@@ -13,7 +13,7 @@ from django.utils import timezone
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from backoffice.monitoring.models import LedgerCheckRun
+from monitoring.models import LedgerCheckRun
 from providers.vp.cards.models import CardStatus, OperatorCard
 from wallet.selectors import stuck_summary
 
