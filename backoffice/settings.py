@@ -169,11 +169,15 @@ if _db["ENGINE"] == "django.db.backends.postgresql":
     # code, nothing moves) and is then replaced. README "Performance" measures the difference.
     _db["CONN_HEALTH_CHECKS"] = env.bool("CONN_HEALTH_CHECKS", default=True)
 # The few statements every provider request runs (wallet/db/hot_sql.py) are prepared once per
-# connection (SQL PREPARE). Off behind a pooler that does not keep a session's prepared
-# statements between transactions (PgBouncer in transaction mode).
+# connection, at the protocol level: psycopg prepares a server-side binding cursor's statement
+# on its first run when prepare_threshold is 0 (Django's ORM binds client-side and never
+# prepares), and nothing when it is None. Off behind a pooler that does not keep prepared
+# statements (PgBouncer in transaction mode before 1.21, or without max_prepared_statements).
 DATABASE_PREPARED_STATEMENTS: bool = env.bool(
     "DATABASE_PREPARED_STATEMENTS", default=not DATABASE_TRANSACTION_POOLER
 )
+if _db["ENGINE"] == "django.db.backends.postgresql":
+    _db["OPTIONS"].setdefault("prepare_threshold", 0 if DATABASE_PREPARED_STATEMENTS else None)
 if _db["ENGINE"] == "django.db.backends.sqlite3":
     # IMMEDIATE takes the write lock at BEGIN, so two writers queue instead of deadlocking
     # on a lock upgrade; the busy timeout is the same bound as PostgreSQL's lock_timeout.

@@ -17,7 +17,6 @@ from typing import Any
 from django.db import connection
 from django.db.models import Field, JSONField
 from django.utils import timezone
-from psycopg.types.json import Jsonb
 
 from providers.base import InboundCall, ProviderAdapter, ProviderAnswer
 from providers.models import Direction, JournalEntry
@@ -199,25 +198,22 @@ def _adapter(field: Field[Any, Any], vendor: str) -> Adapt:
 
     Every value is first made ``storable``; JSON values (which may hold Decimals) also
     ``to_jsonable``. On PostgreSQL the journal's values need no more adapting but for JSON,
-    which is written straight to its document text (``json_document``; None stays SQL NULL, as
-    Django stores it); the client IP is sent as text and cast by PostgreSQL. Elsewhere, Django's
-    own adaptation.
+    which is sent as its document text (``json_document``; None stays SQL NULL, as Django
+    stores it): psycopg binds text as a parameter of unknown type, which PostgreSQL reads as
+    the column's ``jsonb``. The client IP is sent as text and cast by PostgreSQL too.
+    Elsewhere, Django's own adaptation.
     """
     if vendor == "postgresql":
         if isinstance(field, JSONField):
-            return _jsonb
+            return _document
         return storable
     if isinstance(field, JSONField):
         return lambda value: _prepared_by_django(field, storable(to_jsonable(value)))
     return lambda value: _prepared_by_django(field, storable(value))
 
 
-def _jsonb(value: Any) -> Jsonb | None:
-    return None if value is None else Jsonb(json_document(value), dumps=_as_is)
-
-
-def _as_is(document: str) -> str:
-    return document
+def _document(value: Any) -> str | None:
+    return None if value is None else json_document(value)
 
 
 def _prepared_by_django(field: Field[Any, Any], value: Any) -> Any:

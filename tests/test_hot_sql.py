@@ -1,8 +1,10 @@
-"""wallet.db.hot_sql on PostgreSQL: BEGIN and COMMIT ride with the statements, and nothing else
-about the transaction changes (what rolls back rolls back, what fails commits nothing).
+"""wallet.db.hot_sql on PostgreSQL: BEGIN and COMMIT ride with the statements in psycopg's
+pipeline, and nothing else about the transaction changes (what rolls back rolls back, what fails
+commits nothing); psycopg binds the parameters and prepares the statements; Django's
+``execute_wrapper`` hooks see every statement.
 
 Real transactions (``transaction=True``): inside the suite's test transaction the connection is
-never idle, so the combined ``BEGIN; EXECUTE …`` would not be exercised.
+never idle, so the BEGIN that rides with a statement would not be exercised.
 """
 
 from __future__ import annotations
@@ -11,18 +13,28 @@ import datetime as dt
 import enum
 import json
 import uuid
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
 import psycopg
 import pytest
-from django.db import DatabaseError, IntegrityError, OperationalError, connection, transaction
+from django.db import (
+    DatabaseError,
+    IntegrityError,
+    OperationalError,
+    ProgrammingError,
+    connection,
+    transaction,
+)
+from django.test.utils import CaptureQueriesContext
 from psycopg import pq
 from psycopg.types.json import Jsonb
 
 from providers.models import Direction
 from tests.helpers import requires_postgres
 from wallet.db import hot_sql
+from wallet.models import Player
 
 pytestmark = [requires_postgres, pytest.mark.django_db(transaction=True)]
 
@@ -56,10 +68,39 @@ def transaction_status() -> pq.TransactionStatus:
     return pq.TransactionStatus(connection.connection.pgconn.transaction_status)
 
 
-def prepared_statements() -> set[str]:
+def prepared_statements(sql: str | None = None) -> set[str]:
+    """The names of the connection's prepared statements (of ``sql``'s text only, if given)."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT name FROM pg_prepared_statements")
-        return {row[0] for row in cursor.fetchall()}
+        cursor.execute("SELECT name, statement, from_sql FROM pg_prepared_statements")
+        rows = cursor.fetchall()
+    assert not any(from_sql for _, _, from_sql in rows)  # the protocol's, not SQL PREPARE
+    return {name for name, statement, _ in rows if sql is None or statement == _numbered(sql)}
+
+
+def _numbered(sql: str) -> str:
+    """``sql`` as psycopg sends it: ``$1``, ``$2`` … for its placeholders."""
+    parts = sql.split("%s")
+    return "".join(part + f"${n}" for n, part in enumerate(parts[:-1], 1)) + parts[-1]
+
+
+@pytest.fixture
+def unprepared() -> Iterator[None]:
+    """The connection as DATABASE_PREPARED_STATEMENTS=false makes it (prepare_threshold None)."""
+    options = connection.settings_dict["OPTIONS"]
+    before = options.get("prepare_threshold", 0)
+    connection.close()
+    options["prepare_threshold"] = None
+    try:
+        yield
+    finally:
+        connection.close()
+        options["prepare_threshold"] = before
+
+
+@pytest.fixture(params=["prepared", "unprepared"])
+def either_way(request: pytest.FixtureRequest) -> None:
+    if request.param == "unprepared":
+        request.getfixturevalue("unprepared")
 
 
 def test_the_statement_that_opens_a_transaction_belongs_to_it() -> None:
@@ -109,25 +150,122 @@ def test_a_transaction_that_had_failed_is_not_committed() -> None:
     assert stored("ht-doomed", "ht-doomed-2") == set()
 
 
-def test_statements_are_prepared_once_per_connection_and_survive_a_rollback() -> None:
+def test_what_follows_in_the_block_belongs_to_the_transaction_the_statement_began() -> None:
+    """The statement that began the transaction turned psycopg's autocommit on (so that psycopg
+    sent no BEGIN of its own): the ORM's statements after it are still inside the transaction,
+    a savepoint still rolls back to itself, and the block's end restores autocommit."""
+    with pytest.raises(Rollback), transaction.atomic():
+        hot_sql.execute(INSERT_PLAYER, ["ht-first-of-block"])
+        Player.objects.create(account_id="ht-orm-after")
+        raise Rollback
+    assert stored("ht-first-of-block", "ht-orm-after") == set()
+    with transaction.atomic():
+        hot_sql.execute(INSERT_PLAYER, ["ht-kept"])
+        with pytest.raises(Rollback), transaction.atomic():
+            Player.objects.create(account_id="ht-savepoint")
+            raise Rollback
+        assert stored("ht-kept") == set()  # not committed yet
+    assert stored("ht-kept", "ht-savepoint") == {"ht-kept"}
+    assert connection.get_autocommit() and connection.connection.autocommit
+    assert transaction_status() == pq.TransactionStatus.IDLE
+
+
+def test_a_first_statement_that_fails_leaves_nothing_behind() -> None:
+    hot_sql.execute(INSERT_PLAYER, ["ht-dup"])
+    with pytest.raises(IntegrityError), transaction.atomic():
+        hot_sql.execute(INSERT_PLAYER, ["ht-dup"])  # BEGIN and the failing INSERT, one pipeline
+    assert transaction_status() == pq.TransactionStatus.IDLE
+    assert connection.get_autocommit() and connection.connection.autocommit
+    assert hot_sql.fetch_one("SELECT %s::int", [1]) == (1,)
+
+
+def test_in_manual_commit_mode_psycopg_begins_the_transaction() -> None:
+    """Outside an atomic block that Django ends itself, hot_sql leaves psycopg's autocommit (and
+    its BEGIN) alone: the caller's commit or rollback decides."""
+    transaction.set_autocommit(False)
+    try:
+        hot_sql.execute(INSERT_PLAYER, ["ht-manual"])
+        with transaction.atomic():  # Django's "already in a transaction" block
+            hot_sql.execute(INSERT_PLAYER, ["ht-manual-2"])
+        assert connection.connection.autocommit is False
+        transaction.rollback()
+    finally:
+        transaction.set_autocommit(True)
+    assert stored("ht-manual", "ht-manual-2") == set()
+
+
+def test_execute_wrapper_hooks_see_each_statement_with_its_outcome() -> None:
+    """Django's execute_wrapper (APM agents, query counters) sees every hot statement, the BEGIN
+    and COMMIT that ride with it inside its call: its time is the round trip's, and its error
+    is raised inside the hook."""
+    seen: list[tuple[str, list[Any], str]] = []
+
+    def hook(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        try:
+            result = execute(sql, params, many, context)
+        except Exception as exc:
+            seen.append((sql, list(params), type(exc).__name__))
+            raise
+        seen.append((sql, list(params), "ok"))
+        return result
+
+    hot_sql.execute(INSERT_PLAYER, ["ht-wrapped-taken"])
+    with connection.execute_wrapper(hook):
+        with transaction.atomic():
+            hot_sql.fetch_one(INSERT_PLAYER, ["ht-wrapped"])
+            hot_sql.execute_then_commit(INSERT_PLAYER, ["ht-wrapped-2"])
+        with pytest.raises(IntegrityError), transaction.atomic():
+            hot_sql.execute_then_commit(INSERT_PLAYER, ["ht-wrapped-taken"])
+    assert seen == [
+        (INSERT_PLAYER, ["ht-wrapped"], "ok"),
+        (INSERT_PLAYER, ["ht-wrapped-2"], "ok"),
+        (INSERT_PLAYER, ["ht-wrapped-taken"], "IntegrityError"),
+    ]
+
+
+def test_captured_queries_include_the_hot_statements() -> None:
+    with CaptureQueriesContext(connection) as captured, transaction.atomic():
+        hot_sql.fetch_one(INSERT_PLAYER, ["ht-captured"])
+        hot_sql.execute_then_commit(INSERT_PLAYER, ["ht-captured-2"])
+    statements = [query["sql"] for query in captured.captured_queries]
+    assert statements.count(INSERT_PLAYER) == 2
+
+
+def test_statements_are_prepared_once_per_connection_at_the_protocol_level() -> None:
     sql = "SELECT count(*) FROM wallet_player WHERE account_id = %s"
     hot_sql.fetch_one(sql, ["nobody"])
     hot_sql.fetch_one(sql, ["nobody"])
-    mine = {name for name in prepared_statements() if name.startswith("hot_")}
-    assert len(mine) == 1
-    with pytest.raises(Rollback), transaction.atomic():
-        hot_sql.fetch_one(sql, ["nobody"])
-        raise Rollback
-    assert hot_sql.fetch_one(sql, ["nobody"]) == (0,)
-    assert {n for n in prepared_statements() if n.startswith("hot_")} == mine
+    mine = prepared_statements(sql)
+    assert len(mine) == 1 and next(iter(mine)).startswith("_pg3_")
     connection.close()  # a new connection prepares again
     assert hot_sql.fetch_one(sql, ["nobody"]) == (0,)
-    assert {n for n in prepared_statements() if n.startswith("hot_")} == mine
+    assert len(prepared_statements(sql)) == 1
 
 
-def test_without_prepared_statements_nothing_is_prepared(settings: Any) -> None:
-    settings.DATABASE_PREPARED_STATEMENTS = False
-    connection.close()
+def test_a_statement_is_prepared_once_whatever_the_size_of_its_numbers() -> None:
+    """psycopg would type 1 as smallint and 2**40 as bigint, and prepare the statement once
+    for each; the hot cursors send every int as a bigint."""
+    sql = "SELECT %s::numeric + %s"
+    for value in (1, 40_000, 2**40, -(2**62), True):
+        assert hot_sql.fetch_one(sql, [0, int(value)]) == (int(value),)
+    assert len(prepared_statements(sql)) == 1
+
+
+def test_after_a_rollback_statements_are_prepared_again() -> None:
+    """psycopg forgets its prepared statements on a rollback (the rolled-back transaction may
+    have changed what they refer to) and deallocates them: the next run prepares again."""
+    sql = "SELECT count(*) FROM wallet_player WHERE account_id = %s"
+    with pytest.raises(Rollback), transaction.atomic():
+        hot_sql.fetch_one(sql, ["nobody"])
+        assert len(prepared_statements(sql)) == 1
+        raise Rollback
+    assert prepared_statements(sql) == set()
+    assert hot_sql.fetch_one(sql, ["nobody"]) == (0,)
+    assert len(prepared_statements(sql)) == 1
+
+
+@pytest.mark.usefixtures("unprepared")
+def test_without_prepared_statements_nothing_is_prepared() -> None:
     with transaction.atomic():
         hot_sql.fetch_one(INSERT_PLAYER, ["ht-unprepared"])
         hot_sql.execute_then_commit(INSERT_PLAYER, ["ht-unprepared-2"])
@@ -135,10 +273,18 @@ def test_without_prepared_statements_nothing_is_prepared(settings: Any) -> None:
     assert prepared_statements() == set()
 
 
-@pytest.mark.parametrize("prepared", [True, False])
-def test_parameters_arrive_exactly_as_given(settings: Any, prepared: bool) -> None:
-    """Values are quoted as literals by psycopg: hostile text must arrive as text."""
-    settings.DATABASE_PREPARED_STATEMENTS = prepared
+def test_the_setting_is_the_connections_prepare_threshold(settings: Any) -> None:
+    """DATABASE_PREPARED_STATEMENTS on: psycopg prepares a statement on its first run (0);
+    off: never (None). backoffice/settings.py turns one into the other."""
+    expected = 0 if settings.DATABASE_PREPARED_STATEMENTS else None
+    assert connection.settings_dict["OPTIONS"]["prepare_threshold"] == expected
+    connection.ensure_connection()
+    assert connection.connection.prepare_threshold == expected
+
+
+@pytest.mark.usefixtures("either_way")
+def test_parameters_arrive_exactly_as_given() -> None:
+    """psycopg binds the values server-side: hostile text arrives as text."""
     values = [
         "'); DROP TABLE wallet_player; --",
         "back\\slash, 'quote', \"double\", $1, %s, %%, é€😀",
@@ -177,10 +323,8 @@ def test_a_lost_connection_raises_operational_error() -> None:
     assert hot_sql.fetch_one("SELECT %s::int", [1]) == (1,)
 
 
-@pytest.mark.parametrize("prepared", [True, False])
-def test_values_quoted_by_psycopg_arrive_too(settings: Any, prepared: bool) -> None:
-    """Types without a quick literal (not finite, naive, dates, UUIDs) go through psycopg."""
-    settings.DATABASE_PREPARED_STATEMENTS = prepared
+@pytest.mark.usefixtures("either_way")
+def test_values_of_other_types_arrive_too() -> None:
     values = [
         Decimal("NaN"),
         dt.datetime(2026, 11, 22, 8, 0),
@@ -204,11 +348,10 @@ class _AwareStamp(dt.datetime):
     """A datetime subclass (as some libraries return)."""
 
 
-@pytest.mark.parametrize("prepared", [True, False])
-def test_subclasses_are_quoted_as_their_base_type(settings: Any, prepared: bool) -> None:
-    """A value whose exact type has no quick literal takes its nearest base's: a str enum as
-    text, an IntEnum as a number, True and False as booleans (not as the ints they also are)."""
-    settings.DATABASE_PREPARED_STATEMENTS = prepared
+@pytest.mark.usefixtures("either_way")
+def test_subclasses_arrive_as_their_base_type() -> None:
+    """A str enum as its text (not its name), an IntEnum as a number, True and False as
+    booleans (not as the ints they also are)."""
     values = [
         Direction.INBOUND,
         _Level.HIGH,
@@ -242,18 +385,35 @@ def test_text_with_nul_is_refused_before_it_is_sent() -> None:
 
 
 def test_the_wrong_number_of_parameters_is_refused() -> None:
-    with pytest.raises(TypeError, match="takes 2 parameters, not 1"):
+    with pytest.raises(ProgrammingError, match="2 placeholders but 1 parameters"):
         hot_sql.fetch_one("SELECT %s::int, %s::int", [1])
 
 
-def test_statements_deallocated_behind_our_back_are_prepared_again() -> None:
+def test_statements_deallocated_through_django_are_prepared_again() -> None:
+    """psycopg sees the DEALLOCATE ALL go through its connection and forgets its statements."""
     sql = "SELECT count(*) FROM wallet_player WHERE account_id = %s"
     assert hot_sql.fetch_one(sql, ["nobody"]) == (0,)
     with connection.cursor() as cursor:
         cursor.execute("DEALLOCATE ALL")
-    with pytest.raises(DatabaseError, match="does not exist"):
-        hot_sql.fetch_one(sql, ["nobody"])  # this one fails ...
+    assert hot_sql.fetch_one(sql, ["nobody"]) == (0,)
+    assert len(prepared_statements(sql)) == 1
+
+
+@pytest.mark.parametrize("in_transaction", [False, True])
+def test_statements_deallocated_behind_psycopgs_back_are_prepared_again(
+    in_transaction: bool,
+) -> None:
+    sql = "SELECT count(*) FROM wallet_player WHERE account_id = %s"
+    assert hot_sql.fetch_one(sql, ["nobody"]) == (0,)
+    connection.connection.pgconn.exec_(b"DEALLOCATE ALL")
+    with pytest.raises(DatabaseError, match="does not exist"):  # this one fails ...
+        if in_transaction:
+            with transaction.atomic():
+                hot_sql.fetch_one(sql, ["nobody"])
+        else:
+            hot_sql.fetch_one(sql, ["nobody"])
     assert hot_sql.fetch_one(sql, ["nobody"]) == (0,)  # ... the next prepares again
+    assert len(prepared_statements(sql)) == 1
 
 
 def test_the_transaction_begun_keeps_the_connections_isolation_level() -> None:
@@ -270,8 +430,8 @@ def test_the_transaction_begun_keeps_the_connections_isolation_level() -> None:
 
 
 def test_a_closed_connection_is_not_kept_alive_by_what_is_kept_for_it() -> None:
-    """What hot_sql keeps per connection (its prepared statements, its quoting) refers to the
-    connection: it must go with it, or every reconnect would leak one."""
+    """What hot_sql keeps per connection (a cursor per statement) refers to the connection: it
+    must go with it, or every reconnect would leak one."""
     import gc
     import weakref
 
@@ -284,7 +444,7 @@ def test_a_closed_connection_is_not_kept_alive_by_what_is_kept_for_it() -> None:
 
 
 def test_timestamps_load_as_djangos_own_cursors_load_them() -> None:
-    """hot_sql loads ``timestamptz`` with psycopg's compiled loader (Django's is Python): the
+    """hot_sql loads ``timestamptz`` with psycopg's own loader (Django's is a Python subclass): the
     values must be the very datetimes Django's cursors give, in UTC, to the microsecond."""
     sql = "SELECT %s::timestamptz, %s::timestamptz, %s::timestamptz"
     values = [

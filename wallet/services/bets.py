@@ -359,11 +359,14 @@ def bet_settle(
 # the ORM compiles each time.
 _PLAYER_ID_SQL = f"SELECT id FROM {Player._meta.db_table} WHERE account_id = %s"  # noqa: S608 (unique)
 # The partial unique index behind a win's idempotency covers non-empty ids only; saying so in
-# the statement lets PostgreSQL use it in the prepared statement's generic plan too.
+# the statement lets PostgreSQL use it in the prepared statement's generic plan too. Both texts
+# are made once: psycopg reuses a statement's adaptation only when it is the same string.
 _EARLIER_WIN_SQL = (
     f"SELECT bet_id, amount FROM {LedgerEntry._meta.db_table} "  # noqa: S608
     "WHERE provider = %s AND kind = 'win' AND provider_tx_id = %s{non_empty} ORDER BY id LIMIT 1"
 )
+_EARLIER_WIN_BY_ID_SQL = _EARLIER_WIN_SQL.format(non_empty=" AND provider_tx_id <> ''")
+_EARLIER_WIN_WITHOUT_ID_SQL = _EARLIER_WIN_SQL.format(non_empty="")
 
 
 def _player_id(account_id: str | None) -> int | WalletResult | None:
@@ -378,7 +381,7 @@ def _player_id(account_id: str | None) -> int | WalletResult | None:
 
 def _earlier_win(provider: str, tx_id: str) -> tuple[int | None, Decimal] | None:
     """The bet and amount of the win already credited under this settle id, if any."""
-    sql = _EARLIER_WIN_SQL.format(non_empty=" AND provider_tx_id <> ''" if tx_id else "")
+    sql = _EARLIER_WIN_BY_ID_SQL if tx_id else _EARLIER_WIN_WITHOUT_ID_SQL
     row = hot_sql.fetch_one(sql, [provider, tx_id])
     if row is None:
         return None
