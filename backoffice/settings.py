@@ -70,8 +70,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, around the view only: the admin's and the finance exports' GET requests read the
-    # hot standby when DATABASE_REPLICA_URL is set (backoffice/replica.py).
-    "backoffice.replica.ReplicaReadsMiddleware",
+    # hot standby when DATABASE_REPLICA_URL is set (wallet/db/replica.py).
+    "wallet.db.replica.ReplicaReadsMiddleware",
 ]
 
 # Provider callbacks (under /providers/) go through this shorter list (backoffice/wsgi.py):
@@ -185,7 +185,7 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
     _db["OPTIONS"].setdefault("timeout", WALLET_LOCK_TIMEOUT_MS / 1000)
 
 # A hot standby for the admin's and the finance exports' reads, never a money read
-# (backoffice/replica.py). Connected the way the primary is.
+# (wallet/db/replica.py). Connected the way the primary is.
 DATABASE_REPLICA_URL: str = env.str("DATABASE_REPLICA_URL", default="")
 if DATABASE_REPLICA_URL:
     _replica = env.db_url_config(DATABASE_REPLICA_URL)
@@ -194,7 +194,7 @@ if DATABASE_REPLICA_URL:
             _replica.setdefault(_key, _db[_key])
     _replica["OPTIONS"] = {**_db["OPTIONS"], **_replica.get("OPTIONS", {})}
     DATABASES["replica"] = _replica
-    DATABASE_ROUTERS = ["backoffice.replica.ReplicaRouter"]
+    DATABASE_ROUTERS = ["wallet.db.replica.ReplicaRouter"]
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

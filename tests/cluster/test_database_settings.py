@@ -72,4 +72,4 @@ def test_a_replica_url_adds_the_standby_connected_like_the_primary() -> None:
     assert (replica["NAME"], replica["PORT"]) == ("backoffice_standby", 6432)
     assert replica["CONN_MAX_AGE"] == 600 and replica["DISABLE_SERVER_SIDE_CURSORS"] is True
     assert replica["OPTIONS"] == shown["databases"]["default"]["OPTIONS"]
-    assert shown["routers"] == ["backoffice.replica.ReplicaRouter"]
+    assert shown["routers"] == ["wallet.db.replica.ReplicaRouter"]

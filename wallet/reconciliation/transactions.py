@@ -20,7 +20,7 @@ from django.contrib.auth import get_user_model
 from django.db import connections, transaction
 from django.db.models import F, QuerySet, Value
 
-from backoffice.replica import read_alias
+from wallet.db.replica import read_alias
 from wallet.models import LedgerEntry
 from wallet.reconciliation.cells import (
     Buffer,
@@ -238,7 +238,7 @@ def copy_messages(statement: str, *, using: str = "") -> Iterator[Buffer]:
 def data_chunks(selection: ReconciliationFilter) -> Iterator[bytes]:
     """The export's data rows as CSV chunks: written by PostgreSQL (COPY) on PostgreSQL, by
     the Python writer elsewhere. The same bytes either way."""
-    # The standby when the admin's or the API's export page asks (backoffice/replica.py).
+    # The standby when the admin's or the API's export page asks (wallet/db/replica.py).
     alias = read_alias(LedgerEntry)
     if connections[alias].vendor != "postgresql":
         yield from csv_row_chunks(export_rows(selection, using=alias))

@@ -17,7 +17,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
-from backoffice.replica import replica_reads
+from wallet.db.replica import replica_reads
 from wallet.models import Provider
 from wallet.reconciliation.filters import DateBasis, ReconciliationFilter
 from wallet.reconciliation.summary import summary_chunks

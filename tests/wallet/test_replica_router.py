@@ -22,8 +22,8 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from backoffice import replica
-from backoffice.replica import REPLICA, ReplicaRouter, replica_reads
+from wallet.db import replica
+from wallet.db.replica import REPLICA, ReplicaRouter, replica_reads
 from providers import demo_keys
 from tests.admin.conftest import as_user, open_bet, staff
 from tests.helpers import balance, ledger_kinds, make_player
@@ -46,7 +46,7 @@ SECURITY_TABLES = ("auth_", "django_session", "otp_", "rest_framework_api_key", 
 def standby_reads(settings: Any) -> Iterator[list[str]]:
     """The router installed (as DATABASE_REPLICA_URL does); every statement sent to the
     standby's connection, recorded."""
-    settings.DATABASE_ROUTERS = ["backoffice.replica.ReplicaRouter"]
+    settings.DATABASE_ROUTERS = ["wallet.db.replica.ReplicaRouter"]
     settings.NAGA_PUBLIC_KEY = demo_keys.NAGA_PUBLIC_KEY_PATH
     settings.NAGA_CLIENT_PRIVATE_KEY = demo_keys.NAGA_PRIVATE_KEY_PATH
     seen: list[str] = []
@@ -81,7 +81,7 @@ def test_reads_go_to_the_standby_only_inside_the_scope_and_outside_transactions(
 def test_without_a_replica_database_the_scope_changes_nothing(
     settings: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    settings.DATABASE_ROUTERS = ["backoffice.replica.ReplicaRouter"]
+    settings.DATABASE_ROUTERS = ["wallet.db.replica.ReplicaRouter"]
     monkeypatch.setattr(replica, "replica_configured", lambda: False)  # no DATABASE_REPLICA_URL
     with replica_reads():
         assert ReplicaRouter().db_for_read(Bet) == DEFAULT_DB_ALIAS
