@@ -191,3 +191,35 @@ def test_without_health_checks_a_dropped_connection_fails_one_request_then_recov
     finally:
         connection.close()
         connection.settings_dict["CONN_HEALTH_CHECKS"] = True
+
+
+@pytest.mark.skipif(not ON_POSTGRES, reason="terminates a PostgreSQL server process")
+@pytest.mark.usefixtures("open_bet")
+def test_a_database_gone_before_the_rollback_still_gets_the_providers_try_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The connection dies after the wallet decided and the database cannot be reached again
+    (a crash, a failover): Django's rollback fails, and leaving the atomic block would reconnect
+    to turn autocommit back on. The provider still gets its "try again", not an error page."""
+    port = connection.settings_dict["PORT"]
+
+    def database_gone(*args: Any, **kwargs: Any) -> Any:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            pid = cursor.fetchone()[0]
+        params = connection.get_connection_params()
+        params.pop("cursor_factory", None)
+        params.pop("context", None)
+        with psycopg.connect(**params, autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", [pid])
+        connection.settings_dict["PORT"] = "1"  # nothing listens there: reconnecting fails
+        raise ValueError("cannot encode the answer")
+
+    monkeypatch.setattr("providers.jdb.adapter._answer", database_gone)
+    try:
+        answer = post(cancel())
+    finally:
+        connection.settings_dict["PORT"] = port
+        connection.close()
+    assert answer["status"] == "9999"
+    assert_nothing_moved()

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 
 from wallet.db import hot_sql
 
@@ -61,8 +61,16 @@ class HeldCommit:
 
     def rollback(self) -> None:
         atomic, self._atomic = self._atomic, None
-        if atomic is not None:
+        if atomic is None:
+            return
+        try:
             atomic.__exit__(_Abandoned, _Abandoned(), None)
+        except DatabaseError:
+            # The connection died with the transaction (a crash, a failover), and Django, leaving
+            # the block, could not reconnect to turn autocommit back on. Nothing was committed:
+            # the caller answers "try again" as for any failure; the next connection starts anew.
+            if connection.connection is not None:
+                raise
 
 
 _held: ContextVar[HeldCommit | None] = ContextVar("wallet_held_commit", default=None)
