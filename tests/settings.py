@@ -27,7 +27,7 @@ STORAGES = {
 # The four-eyes tests set their own threshold (tests/approvals/, tests/browser/test_four_eyes.py).
 FOUR_EYES_THRESHOLD = "99999999999999.999999"
 # A second alias for the same test database, as DATABASE_REPLICA_URL would add for a standby:
-# tests/test_replica_router.py installs the router and sees which reads reach it. Without the
-# router (every other test) nothing is sent to it.
+# tests/wallet/test_replica_router.py installs the router and sees which reads reach it.
+# Without the router (every other test) nothing is sent to it.
 DATABASES["replica"] = {**DATABASES["default"], "TEST": {"MIRROR": "default"}}  # noqa: F405
 DATABASE_ROUTERS = []
