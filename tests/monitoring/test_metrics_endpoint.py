@@ -17,9 +17,9 @@ from django.test import Client
 from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
+from backoffice.serve import prepare_metrics_directory
 from monitoring.logs import JsonFormatter, log_request
 from monitoring.metrics import count_money_moved, observe_request
-from backoffice.serve import prepare_metrics_directory
 from wallet.selectors import StuckReason
 
 pytestmark = pytest.mark.django_db

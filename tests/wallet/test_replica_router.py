@@ -22,14 +22,14 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from wallet.db import replica
-from wallet.db.replica import REPLICA, ReplicaRouter, replica_reads
 from providers import demo_keys
 from tests.admin.conftest import as_user, open_bet, staff
 from tests.helpers import balance, ledger_kinds, make_player
 from tests.operator_api.conftest import call, keys
 from tests.reliability.conftest import gambler, post_signed
 from tests.reliability.flows import Flows, Gambler
+from wallet.db import replica
+from wallet.db.replica import REPLICA, ReplicaRouter, replica_reads
 from wallet.models import Bet, LedgerEntry, Wallet
 
 __all__ = ["as_user", "keys"]  # fixtures of the admin's and the API's tests, used here too
