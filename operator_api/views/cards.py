@@ -31,7 +31,6 @@ from providers.vp.cards.services import (
     CardInputError,
     CardResult,
     card_cancel,
-    card_issue,
 )
 
 #: Card results that mean "nothing was done, and doing it again now will not help".
@@ -102,25 +101,10 @@ class CardListView(OperatorApiView):
         form = IssueCardForm(form_data, templates=templates)
         if not form.is_valid():
             raise ValidationError(_api_errors(form.errors))
-        data = form.cleaned_data
 
         def issue() -> Answer:
             try:
-                result = card_issue(
-                    player=data["player"],
-                    game_code=data["game_code"],
-                    card_type=data["card_type"],
-                    rounds=data["rounds"],
-                    expires_at=data["expires_at"],
-                    method=data["method"],
-                    bet_amount=data.get("bet_amount"),
-                    free_spin_multiple=data.get("free_spin_multiple"),
-                    lower_multiple=data.get("lower_multiple"),
-                    upper_multiple=data.get("upper_multiple"),
-                    max_win_amount=data.get("max_win_amount"),
-                    actor=request.user,
-                    reason=data["reason"],
-                )
+                result = form.issue(request.user)
             except CardInputError as exc:
                 raise ValidationError({"non_field_errors": [str(exc)]}) from None
             failed = result.action is CardAction.ISSUE_FAILED

@@ -30,7 +30,6 @@ from providers.vp.cards.services import (
     CardInputError,
     CardResult,
     card_cancel,
-    card_issue,
     card_refresh_usage,
     card_resend_issue,
 )
@@ -314,23 +313,8 @@ class OperatorCardAdmin(UtcTimesMixin, admin.ModelAdmin):
         else:
             form = IssueCardForm(request.POST or None, templates=templates)
             if request.method == "POST" and form.is_valid():
-                data = form.cleaned_data
                 try:
-                    result = card_issue(
-                        player=data["player"],
-                        game_code=data["game_code"],
-                        card_type=data["card_type"],
-                        rounds=data["rounds"],
-                        expires_at=data["expires_at"],
-                        method=data["method"],
-                        bet_amount=data.get("bet_amount"),
-                        free_spin_multiple=data.get("free_spin_multiple"),
-                        lower_multiple=data.get("lower_multiple"),
-                        upper_multiple=data.get("upper_multiple"),
-                        max_win_amount=data.get("max_win_amount"),
-                        actor=request.user,  # type: ignore[arg-type]
-                        reason=data["reason"],
-                    )
+                    result = form.issue(request.user)
                 except CardInputError as exc:
                     form.add_error(None, str(exc))
                 else:

@@ -13,6 +13,8 @@ from providers.vp.cards.models import CardType, IssueMethod
 from providers.vp.cards.services import (
     SIMPLE_FREE_SPIN_MAX_ROUNDS,
     SIMPLE_FREE_SPIN_MULTIPLES,
+    CardResult,
+    card_issue,
     player_currency,
 )
 from wallet.forms import AmountField
@@ -57,6 +59,25 @@ class IssueCardForm(forms.Form):
         ]
         self.fields["expires_at"].initial = (timezone.now() + DEFAULT_VALIDITY).replace(
             second=0, microsecond=0
+        )
+
+    def issue(self, actor: Any) -> CardResult:
+        """Issue the card this valid form describes (the admin page and the operator API)."""
+        data = self.cleaned_data
+        return card_issue(
+            player=data["player"],
+            game_code=data["game_code"],
+            card_type=data["card_type"],
+            rounds=data["rounds"],
+            expires_at=data["expires_at"],
+            method=data["method"],
+            bet_amount=data.get("bet_amount"),
+            free_spin_multiple=data.get("free_spin_multiple"),
+            lower_multiple=data.get("lower_multiple"),
+            upper_multiple=data.get("upper_multiple"),
+            max_win_amount=data.get("max_win_amount"),
+            actor=actor,
+            reason=data["reason"],
         )
 
     def clean_player(self) -> Player:
