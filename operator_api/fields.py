@@ -5,7 +5,9 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.fields import get_attribute
 
 from wallet.money import InvalidAmount, currency_places, parse_typed_amount
 
@@ -18,6 +20,26 @@ def amount_text(value: Decimal | None, currency: str) -> str | None:
     exponent = value.normalize().as_tuple().exponent
     shown = max(places, -exponent if isinstance(exponent, int) else places)
     return f"{value:.{shown}f}"
+
+
+@extend_schema_field({"type": "string", "nullable": True, "example": "12.50"})
+class AmountOut(serializers.Field):  # type: ignore[type-arg]
+    """A row's amount in the row's own currency, as ``amount_text`` writes it (read-only).
+
+    ``currency`` is the dotted path to the currency from the row (``"wallet.currency"``).
+    """
+
+    def __init__(self, *, currency: str = "currency", **kwargs: Any) -> None:
+        self.currency_path = currency.split(".")
+        kwargs["read_only"] = True
+        super().__init__(**kwargs)
+
+    def get_attribute(self, instance: Any) -> Any:
+        return (super().get_attribute(instance), get_attribute(instance, self.currency_path))
+
+    def to_representation(self, value: tuple[Decimal | None, str]) -> str | None:
+        amount, currency = value
+        return amount_text(amount, currency)
 
 
 class AmountTextField(serializers.CharField):

@@ -8,7 +8,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from operator_api.fields import AmountTextField, StrictSerializer, amount_text
+from operator_api.fields import AmountOut, AmountTextField, StrictSerializer
 from providers.models import JournalEntry
 from providers.vp.cards.models import CardType, IssueMethod, OperatorCard
 from wallet.models import (
@@ -58,14 +58,11 @@ class CurrencyField(serializers.RegexField):
 
 
 class WalletOut(serializers.ModelSerializer):  # type: ignore[type-arg]
-    balance = serializers.SerializerMethodField()
+    balance = AmountOut()
 
     class Meta:
         model = Wallet
         fields = ["currency", "balance", "updated_at"]
-
-    def get_balance(self, wallet: Wallet) -> str:
-        return amount_text(wallet.balance, wallet.currency) or "0"
 
 
 class PlayerOut(serializers.ModelSerializer):  # type: ignore[type-arg]
@@ -105,8 +102,8 @@ class AdjustmentIn(StrictSerializer):
 
 class LedgerEntryOut(serializers.ModelSerializer):  # type: ignore[type-arg]
     currency = serializers.CharField(source="wallet.currency")
-    amount = serializers.SerializerMethodField()
-    balance_after = serializers.SerializerMethodField()
+    amount = AmountOut(currency="wallet.currency")
+    balance_after = AmountOut(currency="wallet.currency")
     staff_user = serializers.SerializerMethodField()
 
     class Meta:
@@ -124,12 +121,6 @@ class LedgerEntryOut(serializers.ModelSerializer):  # type: ignore[type-arg]
             "staff_user",
             "reason",
         ]
-
-    def get_amount(self, entry: LedgerEntry) -> str:
-        return amount_text(entry.amount, entry.wallet.currency) or "0"
-
-    def get_balance_after(self, entry: LedgerEntry) -> str:
-        return amount_text(entry.balance_after, entry.wallet.currency) or "0"
 
     def get_staff_user(self, entry: LedgerEntry) -> str | None:
         return entry.staff_user.get_username() if entry.staff_user_id else None  # type: ignore[union-attr]
@@ -196,8 +187,8 @@ class SessionOut(serializers.Serializer):  # type: ignore[type-arg]
 
 class BetOut(serializers.ModelSerializer):  # type: ignore[type-arg]
     account_id = serializers.CharField(source="player.account_id", default=None)
-    stake = serializers.SerializerMethodField()
-    win = serializers.SerializerMethodField()
+    stake = AmountOut()
+    win = AmountOut()
 
     class Meta:
         model = Bet
@@ -220,12 +211,6 @@ class BetOut(serializers.ModelSerializer):  # type: ignore[type-arg]
             "settled_at",
             "cancelled_at",
         ]
-
-    def get_stake(self, bet: Bet) -> str:
-        return amount_text(bet.stake, bet.currency) or "0"
-
-    def get_win(self, bet: Bet) -> str:
-        return amount_text(bet.win, bet.currency) or "0"
 
 
 class JournalEntryOut(serializers.ModelSerializer):  # type: ignore[type-arg]
@@ -328,7 +313,9 @@ class JournalQuery(serializers.Serializer):  # type: ignore[type-arg]
 
 class ProposalOut(serializers.ModelSerializer):  # type: ignore[type-arg]
     account_id = serializers.CharField(source="player.account_id")
-    amount = serializers.SerializerMethodField()
+    amount = AmountOut(
+        help_text="Signed like a ledger row: what the balance would gain (negative: a debit)."
+    )
     proposed_by = serializers.CharField(source="proposed_by.get_username")
     decided_by = serializers.SerializerMethodField()
 
@@ -351,10 +338,6 @@ class ProposalOut(serializers.ModelSerializer):  # type: ignore[type-arg]
             "decided_at",
             "decision_reason",
         ]
-
-    def get_amount(self, proposal: Proposal) -> str:
-        """Signed like a ledger row: what the balance would gain (negative: a debit)."""
-        return amount_text(proposal.amount, proposal.currency) or "0"
 
     def get_decided_by(self, proposal: Proposal) -> str | None:
         return proposal.decided_by.get_username() if proposal.decided_by_id else None  # type: ignore[union-attr]
@@ -386,9 +369,9 @@ class ProposalQuery(serializers.Serializer):  # type: ignore[type-arg]
 
 class OperatorCardOut(serializers.ModelSerializer):  # type: ignore[type-arg]
     account_id = serializers.CharField(source="player.account_id")
-    bet_amount = serializers.SerializerMethodField()
-    max_win_amount = serializers.SerializerMethodField()
-    win_total = serializers.SerializerMethodField()
+    bet_amount = AmountOut()
+    max_win_amount = AmountOut()
+    win_total = AmountOut()
 
     class Meta:
         model = OperatorCard
@@ -414,15 +397,6 @@ class OperatorCardOut(serializers.ModelSerializer):  # type: ignore[type-arg]
             "win_total",
             "created_at",
         ]
-
-    def get_bet_amount(self, card: OperatorCard) -> str | None:
-        return amount_text(card.bet_amount, card.currency)
-
-    def get_max_win_amount(self, card: OperatorCard) -> str | None:
-        return amount_text(card.max_win_amount, card.currency)
-
-    def get_win_total(self, card: OperatorCard) -> str | None:
-        return amount_text(card.win_total, card.currency)
 
 
 class CardIssueIn(StrictSerializer):
