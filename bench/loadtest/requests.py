@@ -18,10 +18,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.conf import settings
-
 from bench.loadtest.seed import CURRENCY, Players, stake_of, win_of
 from providers.client_base import SignedRequest, builder_for
+from providers.naga import config as naga_config
+from providers.vp import config as vp_config
+from wallet.services import SettledRoundPolicy
 
 Payload = dict[str, Any]
 
@@ -85,8 +86,8 @@ _OK = {
 
 def vp_rollback_codes() -> frozenset[str]:
     """A rollback of a settled round: it stands (2003) unless the server reverses rounds."""
-    policy = str(getattr(settings, "VP_ROLLBACK_SETTLED", "keep") or "keep").strip().lower()
-    return frozenset({"0000"}) if policy == "reverse" else frozenset({"2003"})
+    reverses = vp_config.rollback_settled_policy() == SettledRoundPolicy.REVERSE
+    return frozenset({"0000"}) if reverses else frozenset({"2003"})
 
 
 class RequestFactory:
@@ -130,7 +131,7 @@ class RequestFactory:
         return f"{self.players.tag}-u{self._uuid}"
 
     def _naga_codes(self) -> dict[str, str]:
-        return {"groupCode": settings.NAGA_GROUP_CODE, "brandCode": settings.NAGA_BRAND_CODE}
+        return {"groupCode": naga_config.group_code(), "brandCode": naga_config.brand_code()}
 
     def _buffalo_base(self, slot: int) -> Payload:
         return {
@@ -228,11 +229,11 @@ class RequestFactory:
             "currency": CURRENCY,
             "gameCode": "loadtest",
             "playerToken": token,
-            "groupCode": settings.NAGA_GROUP_CODE,
+            "groupCode": naga_config.group_code(),
             "transactionId": tx,
             "amount": amount,
             "parentBetId": None,
-            "brandCode": settings.NAGA_BRAND_CODE,
+            "brandCode": naga_config.brand_code(),
         }
 
     def _buffalo_tx(self, slot: int, key: str, tx: str, amount: Decimal) -> Payload:

@@ -12,10 +12,10 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from django.conf import settings
 from rest_framework.request import Request
 
 from providers.base import InboundCall, ProviderAdapter, ProviderAnswer, Refused, Rejection
+from providers.buffalo import config
 from providers.buffalo.authentication import (
     QUERY_PARAMETER,
     BuffaloTokenAuthentication,
@@ -86,7 +86,7 @@ class BuffaloAdapter(ProviderAdapter):
     authentication_class = BuffaloTokenAuthentication
 
     def execute(self, call: InboundCall, request: Request) -> ProviderAnswer:
-        if call.function == "sid" and not settings.BUFFALO_SID_METHOD_ENABLED:
+        if call.function == "sid" and not config.sid_method_enabled():
             # Off in production: indistinguishable from a method we do not have.
             raise Refused(Rejection.UNKNOWN_ACTION, "the sid method is disabled")
         payload = provider_message(request)

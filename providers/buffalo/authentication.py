@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import hmac
 
-from django.conf import settings
 from django.http import HttpRequest
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.request import Request
 
 from providers.authentication import ProviderAuthentication
 from providers.base import InboundCall
+from providers.buffalo import config
 
 QUERY_PARAMETER = "authToken"
 _BEARER = "bearer "
@@ -34,7 +34,7 @@ def token_forms(request: HttpRequest) -> str:
     At least one form must be present and every one present must match. An empty configured
     token refuses everything (fail closed), read at call time so tests and rotations apply.
     """
-    expected: str = getattr(settings, "BUFFALO_AUTH_TOKEN", "") or ""
+    expected = config.auth_token()
     forms: list[str] = []
     problems: list[str] = []
     query_tokens = request.GET.getlist(QUERY_PARAMETER)

@@ -1,7 +1,7 @@
 """What Buffalo sends us: JSON to ``/providers/buffalo/<method>`` with the token in both places.
 
 Used by the tests, ``manage.py provider_call buffalo`` and the load harness. The token is read
-from ``settings.BUFFALO_AUTH_TOKEN`` at call time.
+at call time (``BUFFALO_AUTH_TOKEN``, through ``providers.buffalo.config``).
 """
 
 from __future__ import annotations
@@ -9,8 +9,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
-from django.conf import settings
-
+from providers.buffalo import config
 from providers.buffalo.authentication import QUERY_PARAMETER
 from providers.client_base import SignedRequest
 from providers.wire import dumps
@@ -26,7 +25,7 @@ def build_request(payload: dict[str, Any], *, function: str = "") -> SignedReque
     """
     if function not in METHODS:
         raise ValueError(f"Buffalo method must be one of {', '.join(METHODS)} (--function)")
-    token: str = settings.BUFFALO_AUTH_TOKEN
+    token = config.auth_token()
     return SignedRequest(
         path=f"/providers/buffalo/{function}?{urlencode({QUERY_PARAMETER: token})}",
         body=dumps(payload).encode("utf-8"),

@@ -3,20 +3,14 @@ that hash matching the data as Naga serialised it."""
 
 from __future__ import annotations
 
-from django.conf import settings
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.request import Request
 
 from providers.authentication import ProviderAuthentication
 from providers.base import InboundCall
+from providers.naga import config
 from providers.naga.codes import INVALID_SIGNATURE
-from providers.naga.crypto import (
-    IntegrityFailure,
-    check_data_hash,
-    check_signature,
-    claimed_hash,
-    load_public_key,
-)
+from providers.naga.crypto import IntegrityFailure, check_data_hash, check_signature, claimed_hash
 from providers.parsers import provider_message
 
 
@@ -27,7 +21,7 @@ class NagaSignatureAuthentication(ProviderAuthentication):
         envelope = provider_message(request)
         # A missing or unusable key is our configuration: NagaKeyError reaches the "unexpected"
         # path and Naga gets 503 (try again), never a false "bad signature".
-        public_key = load_public_key(settings.NAGA_PUBLIC_KEY)
+        public_key = config.public_key()
         try:
             # The signature first, from the claimed hash alone: serialising the data costs in
             # proportion to its shape, which nobody unauthenticated may make us spend.

@@ -18,11 +18,10 @@ from typing import Any
 
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
-from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-from providers import demo_keys
 from providers.client_base import SignedRequest
+from providers.naga import config
 from providers.naga.crypto import SignatureForm, data_hash, data_text, pem_bytes
 
 PrivateKeySource = rsa.RSAPrivateKey | str | bytes
@@ -64,9 +63,7 @@ def _signing_key(source: PrivateKeySource | None) -> rsa.RSAPrivateKey:
     if isinstance(source, rsa.RSAPrivateKey):
         return source
     if source is None:
-        source = getattr(settings, "NAGA_CLIENT_PRIVATE_KEY", "") or ""
-    if not source and getattr(settings, "DEMO_KEYS", False):
-        source = demo_keys.NAGA_PRIVATE_KEY_PATH
+        source = config.client_private_key()
     if not source:
         raise ImproperlyConfigured(
             "no key to sign Naga requests with: pass private_key, set NAGA_CLIENT_PRIVATE_KEY, "

@@ -11,10 +11,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.conf import settings
-
 from providers import fields
 from providers.fields import BadInput
+from providers.naga import config
 
 AMOUNT_PLACES = Decimal("0.01")  # Naga's amount is Decimal(20,2)
 BET_ID_MAX = 64  # Naga's ids are 36-character UUIDs; a little slack, no syntax check (see README)
@@ -118,12 +117,10 @@ def _optional_boolean(data: dict[str, Any], name: str) -> bool | None:
 
 def _check_codes(data: dict[str, Any], *, required: bool) -> None:
     """``groupCode`` and ``brandCode`` must be ours; functions without them may omit them."""
-    for name, setting in (("groupCode", "NAGA_GROUP_CODE"), ("brandCode", "NAGA_BRAND_CODE")):
+    for name, ours_now in (("groupCode", config.group_code), ("brandCode", config.brand_code)):
         if not required and data.get(name) is None:
             continue
         sent = fields.text(data, name, max_length=16)
-        ours = getattr(settings, setting, "")
-        if not ours:
-            raise RuntimeError(f"{setting} is not configured")  # ours to fix: answered as 503
+        ours = ours_now()  # unset is ours to fix: ImproperlyConfigured, answered as 503
         if sent != ours:
             raise BadInput(f"{name} {sent!r} is not ours")

@@ -13,20 +13,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
 from rest_framework.request import Request
 
 from providers.base import InboundCall, ProviderAdapter, ProviderAnswer, Refused, Rejection
 from providers.fields import BadInput
 from providers.parsers import provider_message
-from providers.vp import codes, commands, nonces, signature
+from providers.vp import codes, commands, config, nonces, signature
 from providers.vp.authentication import VpSignatureAuthentication
 from providers.vp.codes import VpStatus
 from providers.vp.parsers import VpParser
 from wallet.services import (
     Outcome,
-    SettledRoundPolicy,
     WalletResult,
     bet_cancel,
     bet_place_and_settle,
@@ -135,21 +132,10 @@ def _rollback(call: InboundCall, payload: dict[str, Any], action: str) -> Provid
         bet_keys=[rollback.bet_id],
         tx_id=rollback.bet_id,
         account_id=rollback.account_id,
-        settled_policy=settled_policy(),
+        settled_policy=config.rollback_settled_policy(),
         round_id=rollback.round_id,
     )
     return _answer(result, codes.ROLLBACK_CODES)
-
-
-def settled_policy() -> SettledRoundPolicy:
-    """``VP_ROLLBACK_SETTLED``, read at call time: ``keep`` (default) or ``reverse``."""
-    value = str(getattr(settings, "VP_ROLLBACK_SETTLED", "keep") or "keep").strip().lower()
-    try:
-        return SettledRoundPolicy(value)
-    except ValueError as exc:
-        raise ImproperlyConfigured(
-            f"VP_ROLLBACK_SETTLED must be 'keep' or 'reverse', not {value!r}"
-        ) from exc
 
 
 _Handler = Callable[[InboundCall, dict[str, Any], str], ProviderAnswer]

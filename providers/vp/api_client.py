@@ -14,8 +14,8 @@ and once more when VP answers 83 (authentication failed).
 Every HTTP exchange, ``/v2/auth`` included, is written to the request journal as an outbound
 row (secrets redacted), with VP's ``logUUID`` as its request id.
 
-Settings are read at call time: ``VP_BASE_URL``, ``VP_AGENT_ID``, ``VP_API_KEY``,
-``VP_SECRET_KEY``, ``VP_CONNECT_TIMEOUT``, ``VP_READ_TIMEOUT``.
+Settings are read at call time through ``providers.vp.config``: ``VP_BASE_URL``,
+``VP_AGENT_ID``, ``VP_API_KEY``, ``VP_SECRET_KEY``, ``VP_CONNECT_TIMEOUT``, ``VP_READ_TIMEOUT``.
 """
 
 from __future__ import annotations
@@ -32,15 +32,15 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from urllib3.exceptions import MaxRetryError, NewConnectionError
 
 from providers.journal import REDACTED, mask, redact_headers
 from providers.models import Direction, JournalEntry
-from providers.vp import signature
-from providers.vp.crypto import VpCryptoError, decrypt, encrypt, vp_key
+from providers.vp import config, signature
+from providers.vp.config import ApiSettings, NotConfigured
+from providers.vp.crypto import VpCryptoError, decrypt, encrypt
 from providers.wire import WireError, dumps, loads_object, to_jsonable
 
 log = logging.getLogger(__name__)
@@ -202,42 +202,6 @@ def iso_utc(moment: datetime) -> str:
     return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
 
 
-@dataclass(frozen=True)
-class _Config:
-    base_url: str
-    agent_id: str
-    api_key: bytes
-    secret: str
-    timeouts: tuple[float, float]
-
-
-class _NotConfigured(Exception):
-    pass
-
-
-def _config() -> _Config:
-    base_url = (getattr(settings, "VP_BASE_URL", "") or "").rstrip("/")
-    agent_id = getattr(settings, "VP_AGENT_ID", "") or ""
-    missing = [
-        name
-        for name, value in (
-            ("VP_BASE_URL", base_url),
-            ("VP_AGENT_ID", agent_id),
-            ("VP_API_KEY", settings.VP_API_KEY),
-            ("VP_SECRET_KEY", settings.VP_SECRET_KEY),
-        )
-        if not value
-    ]
-    if missing:
-        raise _NotConfigured(f"{', '.join(missing)} not set")
-    try:
-        key = vp_key(settings.VP_API_KEY)
-    except VpCryptoError as exc:
-        raise _NotConfigured(str(exc)) from exc
-    timeouts = (float(settings.VP_CONNECT_TIMEOUT), float(settings.VP_READ_TIMEOUT))
-    return _Config(base_url, agent_id, key, settings.VP_SECRET_KEY, timeouts)
-
-
 # --- the shared token ---------------------------------------------------------------------------
 
 
@@ -256,7 +220,7 @@ class SharedTokenStore:
     a fresher token another one just stored.
     """
 
-    def current(self, cfg: _Config) -> _Token | None:
+    def current(self, cfg: ApiSettings) -> _Token | None:
         from providers.vp.cards.models import VpAccessToken
 
         row = (
@@ -271,7 +235,7 @@ class SharedTokenStore:
         except (VpCryptoError, UnicodeDecodeError):
             return None  # stored under an older key: log in again
 
-    def save(self, cfg: _Config, token: str, lifetime_seconds: int) -> _Token:
+    def save(self, cfg: ApiSettings, token: str, lifetime_seconds: int) -> _Token:
         from providers.vp.cards.models import VpAccessToken
 
         now = timezone.now()
@@ -294,7 +258,7 @@ class SharedTokenStore:
                 rows.update(**fields)
         return _Token(token, cipher)
 
-    def discard(self, cfg: _Config, token: _Token) -> None:
+    def discard(self, cfg: ApiSettings, token: _Token) -> None:
         from providers.vp.cards.models import VpAccessToken
 
         VpAccessToken.objects.filter(
@@ -333,8 +297,8 @@ class VpClient:
     def authenticate(self) -> VpReply:
         """``/v2/auth``: log in and store the token for every worker (normally automatic)."""
         try:
-            cfg = _config()
-        except _NotConfigured as exc:
+            cfg = config.api_settings()
+        except NotConfigured as exc:
             return _not_configured(str(exc))
         reply, _ = self._log_in(cfg)
         return reply
@@ -343,8 +307,8 @@ class VpClient:
 
     def _authorised_call(self, action: str, payload: dict[str, Any]) -> VpReply:
         try:
-            cfg = _config()
-        except _NotConfigured as exc:
+            cfg = config.api_settings()
+        except NotConfigured as exc:
             return _not_configured(str(exc))
         token = self._tokens.current(cfg)
         if token is None:
@@ -365,7 +329,7 @@ class VpClient:
                 return _not_sent(failure)
         return self._exchange(cfg, action, payload, token.value)
 
-    def _log_in(self, cfg: _Config) -> tuple[VpReply, _Token | None]:
+    def _log_in(self, cfg: ApiSettings) -> tuple[VpReply, _Token | None]:
         reply = self._exchange(cfg, "auth", {"agentId": cfg.agent_id, "secret": cfg.secret}, None)
         if not reply.ok:
             return reply, None
@@ -386,7 +350,7 @@ class VpClient:
         return reply, self._tokens.save(cfg, access_token, lifetime)
 
     def _exchange(
-        self, cfg: _Config, action: str, payload: dict[str, Any], bearer: str | None
+        self, cfg: ApiSettings, action: str, payload: dict[str, Any], bearer: str | None
     ) -> VpReply:
         """Encrypt, sign, POST, classify, journal: one HTTP exchange with VP."""
         cipher_text = encrypt(dumps(payload).encode(), cfg.api_key)

@@ -7,14 +7,13 @@ with the wallet's decision (``providers.vp.adapter``), so that a "try again" can
 
 from __future__ import annotations
 
-from django.conf import settings
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.request import Request
 
 from providers.authentication import ProviderAuthentication
 from providers.base import InboundCall
 from providers.parsers import provider_message
-from providers.vp import nonces, signature
+from providers.vp import config, nonces, signature
 
 
 class VpSignatureAuthentication(ProviderAuthentication):
@@ -25,7 +24,7 @@ class VpSignatureAuthentication(ProviderAuthentication):
         try:
             form = signature.verify(
                 call.request.headers,
-                agent_id=settings.VP_AGENT_ID,
+                agent_id=config.agent_id(),
                 cipher_text=message.cipher_text,
                 body=call.body,
             )

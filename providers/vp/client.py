@@ -1,7 +1,7 @@
 """What VP sends us: an encrypted callback with signature headers, built from plain JSON.
 
 Used by the tests, ``manage.py provider_call vp '<json>'`` and the load harness. Keys are read
-from settings at call time (``VP_API_KEY``, ``VP_AGENT_ID``).
+at call time (``VP_API_KEY``, ``VP_AGENT_ID``, through ``providers.vp.config``).
 """
 
 from __future__ import annotations
@@ -9,10 +9,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from django.conf import settings
-
 from providers.client_base import SignedRequest
-from providers.vp import signature
+from providers.vp import config, signature
 from providers.vp.crypto import encrypt, vp_key
 from providers.wire import dumps
 
@@ -21,7 +19,7 @@ PATH = "/providers/vp/"
 
 def encrypt_payload(payload: dict[str, Any], *, api_key_hex: str | None = None) -> str:
     """The ``cipherText`` for a payload (Decimals written exactly), under ``VP_API_KEY``."""
-    key = vp_key(api_key_hex if api_key_hex is not None else settings.VP_API_KEY)
+    key = vp_key(api_key_hex) if api_key_hex is not None else config.api_key()
     return encrypt(dumps(payload).encode("utf-8"), key)
 
 
@@ -38,5 +36,5 @@ def build_request(payload: dict[str, Any], *, function: str = "") -> SignedReque
     return SignedRequest(
         path=PATH,
         body=envelope(cipher_text),
-        headers=signature.new_headers(settings.VP_AGENT_ID, cipher_text),
+        headers=signature.new_headers(config.agent_id(), cipher_text),
     )

@@ -9,13 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
 from rest_framework.exceptions import AuthenticationFailed, ParseError
 
 from providers.base import InboundCall
 from providers.parsers import ProviderParser
-from providers.vp.crypto import VpCryptoError, decrypt, vp_key
+from providers.vp import config
+from providers.vp.crypto import VpCryptoError, decrypt
 from providers.wire import WireError, loads_object
 
 
@@ -47,10 +46,7 @@ def _cipher_text(body: bytes) -> str:
 
 
 def _decrypt_payload(cipher_text: str) -> dict[str, Any]:
-    try:
-        key = vp_key(settings.VP_API_KEY)
-    except VpCryptoError as exc:  # our configuration, not VP's request: an unexpected failure
-        raise ImproperlyConfigured(str(exc)) from exc
+    key = config.api_key()  # a bad key is ours: ImproperlyConfigured, an unexpected failure
     try:
         plaintext = decrypt(cipher_text, key)
     except VpCryptoError as exc:

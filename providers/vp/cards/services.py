@@ -30,11 +30,11 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
+from providers.vp import config
 from providers.vp.api_client import CardRequest, VpClient, VpOutcome, VpReply
 from providers.vp.cards import selectors
 from providers.vp.cards.models import (
@@ -121,7 +121,7 @@ class CardInputError(ValueError):
 def call_lease() -> timedelta:
     """How long a VP call claim lasts: the longest one call can take (a login and the call,
     each possibly twice after an 83, each bounded by both timeouts), plus a margin."""
-    per_exchange = float(settings.VP_CONNECT_TIMEOUT) + float(settings.VP_READ_TIMEOUT)
+    per_exchange = sum(config.timeouts())
     return timedelta(seconds=4 * per_exchange + 10)
 
 

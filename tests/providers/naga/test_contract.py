@@ -502,6 +502,15 @@ def test_missing_public_key_answers_503_not_a_false_bad_signature(
     assert "NAGA_PUBLIC_KEY is not set" in journal().error
 
 
+def test_unset_brand_code_answers_503_and_moves_nothing(
+    naga: Naga, alice_token: str, settings: object
+) -> None:
+    settings.NAGA_BRAND_CODE = ""  # type: ignore[attr-defined]
+    assert_error(place(naga, alice_token), 503, "Temporarily unavailable")
+    assert_no_money_moved()
+    assert "NAGA_BRAND_CODE is not configured" in journal().error
+
+
 def test_caller_outside_the_allowlist_is_forbidden(
     naga: Naga, alice_token: str, settings: object
 ) -> None:
