@@ -75,6 +75,35 @@ def test_writes_a_file_atomically(book: Book, tmp_path: Path) -> None:
     assert target.stat().st_mode & 0o044  # readable by the group/others the umask allows
 
 
+class Terminal(io.StringIO):
+    """Standard error as a person's shell has it."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_writing_a_file_under_cron_prints_the_closing_line_only(book: Book, tmp_path: Path) -> None:
+    target = tmp_path / "march.csv"
+    out, err = io.StringIO(), io.StringIO()
+    call_command("export_reconciliation", "--output", str(target), stdout=out, stderr=err)
+    assert out.getvalue() == ""
+    assert err.getvalue() == f"wrote {target.stat().st_size:,} bytes to {target}\n"
+
+
+def test_writing_a_file_on_a_terminal_draws_bytes_and_rate_on_stderr(
+    book: Book, tmp_path: Path
+) -> None:
+    target = tmp_path / "march.csv"
+    out, err = io.StringIO(), Terminal()
+    call_command("export_reconciliation", "--output", str(target), stdout=out, stderr=err)
+    drawn = err.getvalue()
+    assert out.getvalue() == ""  # stdout never carries the bar
+    assert drawn.startswith("\rwriting")
+    assert "B/s" in drawn
+    assert drawn.endswith(f"wrote {target.stat().st_size:,} bytes to {target}\n")
+    assert target.read_bytes() == run().encode()  # the file is what stdout would have been
+
+
 def test_a_failure_leaves_no_file(book: Book, tmp_path: Path) -> None:
     target = tmp_path / "broken.csv"
 

@@ -2,14 +2,16 @@
 
 Same filters, same columns and the same streaming code as the admin pages. With ``--output``
 the file is written next to its final name and renamed when complete, so a reader never sees
-half a file; a failure leaves no file and exits non-zero.
+half a file; a failure leaves no file and exits non-zero. Writing a file on a terminal draws
+the bytes written and their rate on standard error (``monitoring.progress``); under cron or in a
+pipe nothing but the closing line is printed.
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -17,6 +19,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
+from monitoring.progress import progress
 from wallet.db.replica import replica_reads
 from wallet.models import Provider
 from wallet.reconciliation.filters import DateBasis, ReconciliationFilter
@@ -80,7 +83,8 @@ class Command(BaseCommand):
         else:
             chunks = export_chunks(selection, bom=bom)
         if options["output"]:
-            written = self._write_file(Path(options["output"]), chunks)
+            with progress(desc="writing", unit="B", unit_scale=True, stream=self.stderr) as bar:
+                written = self._write_file(Path(options["output"]), chunks, bar.update)
             self.stderr.write(f"wrote {written:,} bytes to {options['output']}")
         else:
             for chunk in chunks:
@@ -108,7 +112,7 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from exc
 
     @staticmethod
-    def _write_file(target: Path, chunks: Iterator[bytes]) -> int:
+    def _write_file(target: Path, chunks: Iterator[bytes], wrote: Callable[[int], object]) -> int:
         target = target.resolve()
         if not target.parent.is_dir():
             raise CommandError(f"the directory {target.parent} does not exist")
@@ -122,6 +126,7 @@ class Command(BaseCommand):
                 for chunk in chunks:
                     out.write(chunk)
                     written += len(chunk)
+                    wrote(len(chunk))
             os.replace(temporary, target)
         except BaseException:
             Path(temporary).unlink(missing_ok=True)
