@@ -67,6 +67,9 @@ FILTERS = [
     ReconciliationFilter(provider="buffalo", currency="USD"),
     ReconciliationFilter(date_from=utc(DAY2, "00:00:00").date(), basis=DateBasis.SETTLED),
     ReconciliationFilter(currency="EUR"),  # no rows at all
+    # COPY takes no bound parameters: psycopg merges these into the statement, quoting them.
+    ReconciliationFilter(provider="buffalo' OR ''='", currency="USD"),
+    ReconciliationFilter(provider="x'); DROP TABLE wallet_ledgerentry; --\\"),
 ]
 
 
@@ -79,6 +82,13 @@ def test_copy_export_is_the_python_writers_bytes(
     written_by_copy = b"".join(export_chunks(selection, bom=bom))
     written_by_python = b"".join(python_export_chunks(selection, bom=bom))
     assert written_by_copy == written_by_python
+
+
+@pytest.mark.usefixtures("awkward")
+def test_hostile_filter_text_selects_nothing_and_drops_nothing() -> None:
+    for selection in FILTERS[-2:]:
+        assert parse_csv(b"".join(export_chunks(selection))) == []
+    assert len(parse_csv(b"".join(export_chunks(ReconciliationFilter())))) == 11
 
 
 @pytest.mark.usefixtures("awkward")

@@ -15,7 +15,6 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
-import psycopg
 from django.contrib.auth import get_user_model
 from django.db import connections, transaction
 from django.db.models import F, QuerySet, Value
@@ -204,17 +203,15 @@ def csv_rows(selection: ReconciliationFilter) -> QuerySet[LedgerEntry, tuple[Any
     return rows.values_list(*named)
 
 
-def copy_statement(selection: ReconciliationFilter, *, using: str = "") -> str:
-    """``COPY (csv_rows) TO STDOUT WITH (FORMAT csv)``, the parameters bound in the text.
+def copy_statement(selection: ReconciliationFilter) -> tuple[str, Sequence[Any]]:
+    """``COPY (csv_rows) TO STDOUT WITH (FORMAT csv)`` and its parameters.
 
-    No ``HEADER``: the export writes the header itself before the query starts, so the first
-    bytes leave at once (the header text is ``HEADER`` either way).
+    PostgreSQL takes no bound parameters in a ``COPY``: psycopg's ``copy()`` merges them into
+    the text itself, with the connection's own quoting. No ``HEADER``: the export writes the
+    header itself before the query starts, so the first bytes leave at once.
     """
     sql, params = csv_rows(selection).query.sql_with_params()
-    connection = connections[using or read_alias(LedgerEntry)]
-    connection.ensure_connection()
-    query = psycopg.ClientCursor(connection.connection).mogrify(sql, params)
-    return f"COPY ({query}) TO STDOUT WITH (FORMAT csv)"
+    return f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)", params
 
 
 #: Planner settings for the export's COPY, local to its transaction. Left to itself the planner
@@ -224,14 +221,16 @@ def copy_statement(selection: ReconciliationFilter, *, using: str = "") -> str:
 COPY_SETTINGS: tuple[str, ...] = ("SET LOCAL enable_sort = off", "SET LOCAL jit = off")
 
 
-def copy_messages(statement: str, *, using: str = "") -> Iterator[Buffer]:
+def copy_messages(statement: str, params: Sequence[Any], *, using: str = "") -> Iterator[Buffer]:
     """What PostgreSQL writes for a ``COPY ... TO STDOUT``, one message (one row) at a time,
     through Django's cursor (so the statement is logged like any other query). Call inside a
     transaction (``COPY_SETTINGS`` are local to it)."""
     with connections[using or read_alias(LedgerEntry)].cursor() as cursor:
         for setting in COPY_SETTINGS:
             cursor.execute(setting)
-        with cursor.copy(statement) as copy:
+        # Django's own copy() takes no parameters: psycopg's cursor, logged like Django's.
+        logged = cursor.debug_sql(statement, params) if cursor.db.queries_logged else None
+        with logged or nullcontext(), cursor.cursor.copy(statement, params) as copy:
             yield from copy
 
 
@@ -244,8 +243,8 @@ def data_chunks(selection: ReconciliationFilter) -> Iterator[bytes]:
         yield from csv_row_chunks(export_rows(selection, using=alias))
         return
     with _streaming_transaction(alias):
-        statement = copy_statement(selection, using=alias)
-        yield from copy_csv_chunks(copy_messages(statement, using=alias))
+        statement, params = copy_statement(selection)
+        yield from copy_csv_chunks(copy_messages(statement, params, using=alias))
 
 
 def _streaming_transaction(alias: str) -> AbstractContextManager[Any]:

@@ -352,13 +352,13 @@ class Command(BaseCommand):
 
     def _time_copy(self) -> tuple[float, int]:
         """PostgreSQL writing the very same query as CSV, the client only counting bytes."""
-        statement = copy_statement(ReconciliationFilter())
+        statement, params = copy_statement(ReconciliationFilter())
         started = time.perf_counter()
         copied = 0
         with transaction.atomic(), connection.connection.cursor() as cursor:
             for setting in COPY_SETTINGS:  # the export's own plan
                 cursor.execute(setting)
-            with cursor.copy(statement) as copy:
+            with cursor.copy(statement, params) as copy:
                 for data in copy:
                     copied += len(data)
         return time.perf_counter() - started, copied
