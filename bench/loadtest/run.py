@@ -18,10 +18,11 @@ from django.db import connection
 
 from bench.loadtest import cpu, scenarios
 from bench.loadtest.ceiling import run_ceiling
-from bench.loadtest.driver import Driver, RunResult
+from bench.loadtest.driver import AnswerHook, Driver, RunResult
 from bench.loadtest.report import Figures, Latency
-from bench.loadtest.requests import RequestFactory
+from bench.loadtest.requests import Prepared, RequestFactory
 from bench.loadtest.seed import seed_bets, seed_players
+from monitoring.progress import Stream, progress
 from wallet.consistency import check_ledger
 
 Say = Callable[[str], None]
@@ -70,8 +71,11 @@ def check_server(host: str, port: int) -> None:
         raise LoadTestFailed(f"{host}:{port}/health/ answered HTTP {status}")
 
 
-def execute(options: Options, say: Say) -> dict[str, Any]:
-    """Run the scenario and return every figure (also printed through ``say``)."""
+def execute(options: Options, say: Say, *, stream: Stream | None = None) -> dict[str, Any]:
+    """Run the scenario and return every figure (also printed through ``say``).
+
+    Seeding, building and sending draw their progress on ``stream`` when it is a terminal.
+    """
     if connection.vendor != "postgresql":
         raise LoadTestFailed("the load harness needs PostgreSQL (set DATABASE_URL)")
     host, port = server_address(options.base_url)
@@ -97,6 +101,7 @@ def execute(options: Options, say: Say) -> dict[str, Any]:
         options.bets,
         repeat=options.repeat,
         rng=rng,
+        stream=stream,
     )
     sent = sum(len(flow) for flow in plan.flows)
     ceiling_count = _ceiling_count(options, plan)
@@ -117,9 +122,11 @@ def execute(options: Options, say: Say) -> dict[str, Any]:
     if options.database_stats:
         time.sleep(cpu.STATS_IDLE_FLUSH_S)  # the warm-up's counters reach pg_stat_database
         counters_before = cpu.database_counters()
-    cpu_before = cpu.snapshot(_database_name())
-    result = driver.run(plan.flows)
-    spent = cpu.usage(cpu_before, cpu.snapshot(_database_name()))
+    with progress(desc=options.scenario, total=sent, unit="req", stream=stream) as bar:
+        driver.on_answer = None if bar.disable else _counting_final_answers(bar.update)
+        cpu_before = cpu.snapshot(_database_name())
+        result = driver.run(plan.flows)
+        spent = cpu.usage(cpu_before, cpu.snapshot(_database_name()))
     figures = _figures(f"{options.scenario} over HTTP", result)
     report["http"] = figures.as_dict() | _run_details(result)
     say(figures.text())
@@ -200,6 +207,17 @@ def execute(options: Options, say: Say) -> dict[str, Any]:
         and journal_rows == result.requests
     )
     return report
+
+
+def _counting_final_answers(tick: Callable[[], object]) -> AnswerHook:
+    """Ticks once per request that got its final answer: a "try again" or no answer is sent
+    again, so the bar ends at the number of requests planned."""
+
+    def counted(request: Prepared, outcome: str) -> None:
+        if outcome not in request.retry and not outcome.startswith("no answer"):
+            tick()
+
+    return counted
 
 
 def _autovacuum_on() -> bool:

@@ -20,6 +20,7 @@ from django.db import connection
 
 from bench.loadtest.requests import Flow, RequestFactory
 from bench.loadtest.seed import Players, SeededBets, seed_bets, stake_of, win_of
+from monitoring.progress import Stream, progress
 
 SCENARIOS = ("cancel-storm", "retry-storm", "bet-settle", "mixed")
 PROVIDERS = ("jdb", "vp", "naga", "buffalo")
@@ -40,12 +41,14 @@ def split(total: int, providers: tuple[str, ...]) -> dict[str, int]:
     return {p: base + (1 if i < extra else 0) for i, p in enumerate(providers)}
 
 
-def seed_for_cancels(players: Players, counts: dict[str, int], label: str) -> list[SeededBets]:
+def seed_for_cancels(
+    players: Players, counts: dict[str, int], label: str, *, stream: Stream | None = None
+) -> list[SeededBets]:
     """Open debits for JDB, Naga and Buffalo; settled bet-and-settle rounds for VP."""
+    wanted = {p: n for p, n in counts.items() if n}
     return [
         seed_bets(players, p, f"{players.tag}{label}{p[0]}", n, settled=p == "vp")
-        for p, n in counts.items()
-        if n
+        for p, n in progress(wanted.items(), desc="seeding bets", unit="provider", stream=stream)
     ]
 
 
@@ -55,6 +58,7 @@ def cancel_flows(
     *,
     repeat_every: int | None,
     twice: bool,
+    stream: Stream | None = None,
 ) -> list[Flow]:
     """One cancel per bet; a second copy for every ``repeat_every``-th bet, or for all.
 
@@ -63,7 +67,9 @@ def cancel_flows(
     """
     flows: list[Flow] = []
     for bets in seeded:
-        for n in range(1, bets.count + 1):
+        numbers = range(1, bets.count + 1)
+        desc = f"building {bets.provider} cancels"
+        for n in progress(numbers, desc=desc, unit="bet", stream=stream):
             slot = bets.players.slot_of(n)
             first = factory.cancel(bets.provider, bets.key(n), n, slot)
             flows.append([first])
@@ -80,14 +86,20 @@ def cancel_flows(
 
 
 def bet_settle_flows(
-    factory: RequestFactory, players: Players, counts: dict[str, int], label: str
+    factory: RequestFactory,
+    players: Players,
+    counts: dict[str, int],
+    label: str,
+    *,
+    stream: Stream | None = None,
 ) -> tuple[list[Flow], dict[str, tuple[str, int]]]:
     flows: list[Flow] = []
     made: dict[str, tuple[str, int]] = {}
     for provider, count in counts.items():
         prefix = f"{players.tag}{label}{provider[0]}"
         made[provider] = (prefix, count)
-        for n in range(1, count + 1):
+        desc = f"building {provider} bets"
+        for n in progress(range(1, count + 1), desc=desc, unit="bet", stream=stream):
             flows.append(factory.bet_and_settle(provider, f"{prefix}{n}", n, players.slot_of(n)))
     return flows, made
 
@@ -109,21 +121,28 @@ def plan(
     *,
     repeat: float,
     rng: random.Random,
+    stream: Stream | None = None,
 ) -> Plan:
-    """Seed what ``scenario`` needs and build its requests (before any clock starts)."""
+    """Seed what ``scenario`` needs and build its requests (before any clock starts).
+
+    ``stream`` is where the seeding and building progress goes (``monitoring.progress``).
+    """
     if scenario in ("cancel-storm", "retry-storm"):
-        seeded = seed_for_cancels(players, split(bets, providers), "c")
+        seeded = seed_for_cancels(players, split(bets, providers), "c", stream=stream)
         every = round(1 / repeat) if repeat > 0 else None
-        flows = cancel_flows(factory, seeded, repeat_every=every, twice=scenario == "retry-storm")
+        twice = scenario == "retry-storm"
+        flows = cancel_flows(factory, seeded, repeat_every=every, twice=twice, stream=stream)
         result = Plan(flows, cancelled=seeded)
     elif scenario == "bet-settle":
-        flows, made = bet_settle_flows(factory, players, split(bets, providers), "s")
+        counts = split(bets, providers)
+        flows, made = bet_settle_flows(factory, players, counts, "s", stream=stream)
         result = Plan(flows, settled_flows=made)
     elif scenario == "mixed":
         thirds = split(bets, ("cancel", "flow", "balance"))
-        seeded = seed_for_cancels(players, split(thirds["cancel"], providers), "c")
-        cancels = cancel_flows(factory, seeded, repeat_every=None, twice=False)
-        settles, made = bet_settle_flows(factory, players, split(thirds["flow"], providers), "s")
+        seeded = seed_for_cancels(players, split(thirds["cancel"], providers), "c", stream=stream)
+        cancels = cancel_flows(factory, seeded, repeat_every=None, twice=False, stream=stream)
+        counts = split(thirds["flow"], providers)
+        settles, made = bet_settle_flows(factory, players, counts, "s", stream=stream)
         balances = balance_flows(factory, players, split(thirds["balance"], providers))
         result = Plan(cancels + settles + balances, cancelled=seeded, settled_flows=made)
     else:

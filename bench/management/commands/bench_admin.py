@@ -24,6 +24,8 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import override_settings, setup_test_environment
 
+from monitoring.progress import lines_over, progress
+
 TARGET_MS = 300.0
 PLAYERS = 20_000
 DAYS = 90
@@ -220,12 +222,15 @@ class Command(BaseCommand):
 
     def _load(self, bets: int) -> None:
         params = {"bets": bets, "players": PLAYERS, "days": DAYS}
-        with connection.cursor() as cursor:
+        bar = progress(desc="loading", total=len(LOAD_SQL), unit="statement", stream=self.stderr)
+        with connection.cursor() as cursor, bar:
             for sql in LOAD_SQL:
                 step = time.perf_counter()
                 cursor.execute(sql, params)
                 first_line = " ".join(sql.split())[:60]
-                self.stdout.write(f"  {time.perf_counter() - step:6.1f} s  {first_line}")
+                bar.update()  # counted before the line, so the bar redrawn under it is current
+                with lines_over(bar):
+                    self.stdout.write(f"  {time.perf_counter() - step:6.1f} s  {first_line}")
 
     def _sizes(self) -> str:
         with connection.cursor() as cursor:
@@ -320,7 +325,8 @@ class Command(BaseCommand):
         with override_settings(
             ALLOWED_HOSTS=hosts, SECURE_SSL_REDIRECT=False, DEBUG=False, **signed_in
         ):
-            for name, url in self._pages():
+            pages = self._pages()
+            for name, url in progress(pages, desc="measuring", unit="page", stream=self.stderr):
                 status = client.get(url).status_code  # warm-up: plans, caches, templates
                 timings = []
                 for _ in range(runs):

@@ -32,6 +32,7 @@ from django.db import DatabaseError, connection, transaction
 from django.test import RequestFactory
 from django.urls import resolve, reverse
 
+from monitoring.progress import progress
 from wallet.reconciliation.filters import ReconciliationFilter
 from wallet.reconciliation.summary import daily_summary
 from wallet.reconciliation.transactions import COPY_SETTINGS, copy_statement
@@ -220,7 +221,9 @@ class Command(BaseCommand):
         with connection.cursor() as cursor:
             fast = self._skip_row_triggers(cursor)
             try:
-                for statement in LOAD_SQL:
+                for statement in progress(
+                    LOAD_SQL, desc="loading", unit="statement", stream=self.stderr
+                ):
                     cursor.execute(statement, params)
             finally:
                 if fast:

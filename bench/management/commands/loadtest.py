@@ -76,7 +76,7 @@ class Command(BaseCommand):
             database_stats=options["db_stats"],
         )
         try:
-            report = execute(run_options, self.stdout.write)
+            report = execute(run_options, self.stdout.write, stream=self.stderr)
         except LoadTestFailed as exc:
             raise CommandError(str(exc)) from exc
         if options["json"]:
