@@ -150,7 +150,7 @@ def _cancels_and_refunds(rows: dict[str, ProviderRow], now: datetime) -> None:
 
 
 def _auth_failures(rows: dict[str, ProviderRow], now: datetime) -> None:
-    from providers.models import JournalEntry
+    from journal.models import JournalEntry
 
     since = now - AUTH_FAILURE_WINDOW
     failures = JournalEntry.objects.filter(outcome="auth_failed", created_at__gte=since)
@@ -158,7 +158,7 @@ def _auth_failures(rows: dict[str, ProviderRow], now: datetime) -> None:
         failures.values("provider").annotate(last=Max("created_at")).values_list("provider", "last")
     )
     try:
-        journal_list = reverse("admin:providers_journalentry_changelist")
+        journal_list = reverse("admin:journal_journalentry_changelist")
     except NoReverseMatch:
         journal_list = ""
     for slug, row in rows.items():

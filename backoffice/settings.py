@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "rest_framework_api_key",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "journal",
     "wallet",
     "providers",
     "providers.vp.cards",

@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.http import HttpRequest, JsonResponse
 from django.urls import include, path, re_path
+from django.views.generic import RedirectView
 
 from monitoring.views import metrics
 from providers.urls import odd_path
@@ -16,6 +17,13 @@ def health(request: HttpRequest) -> JsonResponse:
 
 
 urlpatterns = [
+    # The journal's admin pages moved with its model to the journal app; bookmarks and links
+    # pasted into tickets keep working (querystring kept).
+    re_path(
+        r"^admin/providers/journalentry/(?P<rest>.*)$",
+        RedirectView.as_view(url="/admin/journal/journalentry/%(rest)s", query_string=True),
+        name="journal-old-admin",
+    ),
     path("admin/", admin.site.urls),
     path("providers/", include("providers.urls")),
     path("api/v1/", include("operator_api.urls")),

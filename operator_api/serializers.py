@@ -8,8 +8,8 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from journal.models import JournalEntry
 from operator_api.fields import AmountOut, AmountTextField, StrictSerializer
-from providers.models import JournalEntry
 from providers.vp.cards.models import CardType, IssueMethod, OperatorCard
 from wallet.models import (
     AdjustmentCategory,

@@ -25,8 +25,8 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 from django.utils.http import urlencode
 
+from journal.models import JournalEntry
 from providers.base import Rejection
-from providers.models import JournalEntry
 from wallet.admin import BoundedPaginator
 from wallet.display import UtcTimesMixin
 from wallet.models import Bet
@@ -268,7 +268,7 @@ class JournalEntryAdmin(UtcTimesMixin, admin.ModelAdmin):
     def bet_links(self, entry: JournalEntry) -> str:
         if not entry.bet_key:
             return "-"
-        journal = reverse("admin:providers_journalentry_changelist")
+        journal = reverse("admin:journal_journalentry_changelist")
         query = urlencode({"provider": entry.provider, "bet_key": entry.bet_key})
         every_request = format_html(
             '<a href="{}?{}">every request about this bet</a>', journal, query

@@ -18,8 +18,8 @@ from django.db import connection
 from django.db.models import Field, JSONField
 from django.utils import timezone
 
+from journal.models import Direction, JournalEntry
 from providers.base import InboundCall, ProviderAdapter, ProviderAnswer
-from providers.models import Direction, JournalEntry
 from providers.wire import to_jsonable
 from wallet.db import hot_sql
 

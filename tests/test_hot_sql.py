@@ -31,7 +31,7 @@ from django.test.utils import CaptureQueriesContext
 from psycopg import pq
 from psycopg.types.json import Jsonb
 
-from providers.models import Direction
+from journal.models import Direction
 from tests.helpers import requires_postgres
 from wallet.db import hot_sql
 from wallet.models import Player

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 import requests
 
+from journal.models import JournalEntry
 from providers.jdb.client import build_request
-from providers.models import JournalEntry
 from tests.app_server import AppServer, server_environment
 from tests.helpers import ON_POSTGRES, balance, make_player
 from tests.providers.jdb.jdb_wire import CNY_PLAYER, debit

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import pytest
 from django.db import connection
 
-from providers.models import JournalEntry
+from journal.models import JournalEntry
 from tests.helpers import requires_postgres
 from wallet.models import Bet, LedgerEntry
 

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
+from journal.models import JournalEntry
 from wallet.models import Bet, BetKind, BetState, Provider, Wallet
 
 
@@ -134,15 +135,11 @@ def _open_too_long_q(now: datetime, provider: str | None = None) -> Q:
 
 
 def _retry_cancel_rows() -> Any:
-    from providers.models import JournalEntry
-
     return JournalEntry.objects.filter(is_cancel=True, outcome__in=RETRY_OUTCOMES)
 
 
 def _cancel_retry_q(provider: str | None = None) -> Q:
     """Bets whose last cancel was answered 'try again' and that no cancel has closed since."""
-    from providers.models import JournalEntry
-
     answered_since = JournalEntry.objects.filter(
         provider=OuterRef("provider"),
         bet_key=OuterRef("bet_key"),

@@ -24,7 +24,7 @@ from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, reverse
 from django.utils.http import urlencode
 
-from providers.models import JournalEntry
+from journal.models import JournalEntry
 from wallet.display import amount_text, code_words, parse_staff_time, signed_amount_text, when
 from wallet.forms import AmountField
 from wallet.models import (
@@ -352,7 +352,7 @@ def _pretty(value: Any) -> str:
 
 def _journal_url(bet: Bet) -> str | None:
     try:
-        base = reverse("admin:providers_journalentry_changelist")
+        base = reverse("admin:journal_journalentry_changelist")
     except NoReverseMatch:
         return None
     return f"{base}?{urlencode({'provider': bet.provider, 'bet_key': bet.bet_key})}"
@@ -543,7 +543,7 @@ def player_activity_context(player_id: int) -> dict[str, Any]:
 
 def _player_journal_url(account_id: str) -> str | None:
     try:
-        base = reverse("admin:providers_journalentry_changelist")
+        base = reverse("admin:journal_journalentry_changelist")
     except NoReverseMatch:
         return None
     return f"{base}?{urlencode({'account_id': account_id})}"

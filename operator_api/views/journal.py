@@ -6,15 +6,15 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from journal.models import JournalEntry
 from operator_api.base import OperatorApiView
 from operator_api.pagination import NewestFirst
 from operator_api.serializers import JournalEntryOut, JournalQuery
-from providers.models import JournalEntry
 from wallet.models import Bet
 
 
 class JournalListView(OperatorApiView):
-    required_permissions = {"GET": ("providers.view_journalentry",)}
+    required_permissions = {"GET": ("journal.view_journalentry",)}
     serializer_class = JournalEntryOut
     pagination_class = NewestFirst
 

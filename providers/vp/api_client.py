@@ -36,8 +36,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from urllib3.exceptions import MaxRetryError, NewConnectionError
 
+from journal.models import Direction, JournalEntry
 from providers.journal import REDACTED, mask, redact_headers
-from providers.models import Direction, JournalEntry
 from providers.vp import config, signature
 from providers.vp.config import ApiSettings, NotConfigured
 from providers.vp.crypto import VpCryptoError, decrypt, encrypt

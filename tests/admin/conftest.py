@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
@@ -14,7 +15,7 @@ from django.contrib.auth.models import Group
 from django.test import Client
 from django.utils import timezone
 
-from providers.models import JournalEntry
+from journal.models import JournalEntry
 from tests.helpers import make_player
 from wallet.models import Bet
 from wallet.services import bet_open, bet_place_and_settle
@@ -23,24 +24,42 @@ User = get_user_model()
 PASSWORD = "a-long-staff-password-1"
 
 
-#: The wallet migrations that make the staff roles and give them their permissions.
-ROLE_MIGRATIONS = ("0003_staff_roles", "0009_staff_adjustments", "0010_four_eyes")
+#: The migrations that make the staff roles and give them their permissions, in their order:
+#: the wallet's, then the one that moved the journal's content type (and so its permissions) from
+#: ``providers`` to ``journal``.
+ROLE_MIGRATIONS = (
+    ("wallet", "0003_staff_roles", "forward"),
+    ("wallet", "0009_staff_adjustments", "forward"),
+    ("wallet", "0010_four_eyes", "forward"),
+    ("providers", "0004_journal_moves_to_its_app", "forwards"),
+)
 ROLE_NAMES = ["Support", "Finance", "Read-only", "Approver"]
 
 
+@functools.cache
+def _state_after(app: str, name: str) -> Any:
+    """The models as they were when this migration ran (it names ``providers.journalentry``)."""
+    from django.db import connection
+    from django.db.migrations.loader import MigrationLoader
+
+    return MigrationLoader(connection).project_state((app, name), at_end=True).apps
+
+
 def ensure_roles() -> None:
-    """Re-create the role groups of the wallet migrations if a transactional test flushed
-    them."""
+    """Re-create the role groups of the migrations if a transactional test flushed them, by
+    replaying those migrations on the models of their time."""
     from importlib import import_module
 
-    from django.apps import apps
+    from django.contrib.contenttypes.models import ContentType
     from django.db import connection
 
     if Group.objects.filter(name__in=ROLE_NAMES).count() == len(ROLE_NAMES):
         return
-    for name in ROLE_MIGRATIONS:
-        migration = import_module(f"wallet.migrations.{name}")
-        migration.forward(apps, SimpleNamespace(connection=connection))
+    for app, name, function in ROLE_MIGRATIONS:
+        migration = import_module(f"{app}.migrations.{name}")
+        schema_editor = SimpleNamespace(connection=connection)
+        getattr(migration, function)(_state_after(app, name), schema_editor)
+    ContentType.objects.clear_cache()
 
 
 def staff(username: str, *groups: str, superuser: bool = False) -> Any:

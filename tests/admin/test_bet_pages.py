@@ -115,7 +115,7 @@ def test_bet_page_shows_player_amounts_history_ledger_journal_and_audit(
         "Staff: Cancel and refund by sam_support",  # history from the audit
         "Ticket 12: provider agreed",
         "balance: 87.50 USD → <strong>100.00 USD</strong>",  # before -> after
-        "/admin/providers/journalentry/?provider=buffalo&amp;bet_key=b1",
+        "/admin/journal/journalentry/?provider=buffalo&amp;bet_key=b1",
         "&quot;betId&quot;: &quot;b1&quot;",  # the journaled request
     ):
         assert expected in html, expected

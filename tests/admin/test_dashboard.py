@@ -11,7 +11,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from providers.models import JournalEntry
+from journal.models import JournalEntry
 from tests.admin.conftest import journal, open_bet, staff
 from wallet.models import Bet
 from wallet.services import bet_cancel

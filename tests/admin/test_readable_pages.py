@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from backoffice.dashboard import _chart_axis
-from providers.models import JournalEntry
+from journal.models import JournalEntry
 from providers.vp.cards.admin import card_message_text
 from providers.vp.cards.models import OperatorCard
 from tests.admin.conftest import bet_and_settle, journal, open_bet, staff
@@ -120,9 +120,9 @@ def test_every_list_shows_times_with_seconds_and_zone(model, superuser, as_user)
 def test_the_journal_list_and_page_show_times_with_seconds(superuser, as_user) -> None:
     entry = journal("jdb", "k-1")
     client = as_user(superuser)
-    listing = html(client.get(reverse("admin:providers_journalentry_changelist")))
+    listing = html(client.get(reverse("admin:journal_journalentry_changelist")))
     assert when(entry.created_at) in listing and not LOCALE_TIME.search(listing)
-    detail = html(client.get(reverse("admin:providers_journalentry_change", args=[entry.pk])))
+    detail = html(client.get(reverse("admin:journal_journalentry_change", args=[entry.pk])))
     assert when(entry.created_at) in detail and not LOCALE_TIME.search(detail)
 
 
@@ -232,7 +232,7 @@ def test_a_ledger_entry_is_titled_in_words(superuser, as_user) -> None:
 def test_the_list_count_names_what_it_counts(superuser, as_user) -> None:
     for n in range(13):
         journal("jdb", f"k-{n}")
-    page = html(as_user(superuser).get(reverse("admin:providers_journalentry_changelist")))
+    page = html(as_user(superuser).get(reverse("admin:journal_journalentry_changelist")))
     assert "13 requests" in page and "13 request journal" not in page
 
 

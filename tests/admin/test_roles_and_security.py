@@ -18,7 +18,7 @@ VIEWS = {
     "wallet.view_playersession",
     "wallet.view_auditentry",
     "wallet.view_proposal",
-    "providers.view_journalentry",
+    "journal.view_journalentry",
     "operator_cards.view_operatorcard",
     "operator_cards.view_cardstatuschange",
 }

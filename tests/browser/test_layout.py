@@ -21,7 +21,7 @@ from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
-from providers.models import JournalEntry
+from journal.models import JournalEntry
 from providers.vp.cards.models import CardStatusChange, OperatorCard
 from tests.browser.conftest import ensure_all_roles, log_in
 from wallet.models import Bet, Player, StaffLoginFailure

@@ -18,9 +18,9 @@ import pytest
 
 from bench.cluster.balancer import SOURCE_ADDRESS, HAProxy
 from bench.cluster.processes import free_port
+from journal.models import JournalEntry
 from providers import demo_keys
 from providers.client_base import SignedRequest
-from providers.models import JournalEntry
 from tests.app_server import AppServer, server_environment
 from tests.cluster.conftest import require_programs
 from tests.helpers import ON_POSTGRES, balance

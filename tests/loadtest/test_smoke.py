@@ -14,7 +14,7 @@ import pytest
 
 from bench.loadtest.run import Options, execute
 from bench.loadtest.scenarios import DEBIT_PROVIDERS, PROVIDERS
-from providers.models import JournalEntry
+from journal.models import JournalEntry
 from tests.app_server import AppServer
 from tests.helpers import ON_POSTGRES
 from wallet.consistency import check_ledger

@@ -22,8 +22,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from bench.loadtest.run import Options, execute
 from bench.loadtest.scenarios import PROVIDERS
+from journal.models import Direction, JournalEntry
 from providers import demo_keys
-from providers.models import Direction, JournalEntry
 from tests.app_server import AppServer, server_environment
 from tests.conftest import provider_settings_environment
 from tests.helpers import ON_POSTGRES

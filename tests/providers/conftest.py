@@ -14,8 +14,8 @@ import pytest
 from django.db import connection, connections, transaction
 from django.test import Client
 
+from journal.models import JournalEntry
 from providers.client_base import SignedRequest
-from providers.models import JournalEntry
 from tests.helpers import requires_postgres
 
 #: The marks of a race test. Each thread has its own database connection, which cannot see an

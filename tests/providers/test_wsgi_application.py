@@ -15,9 +15,9 @@ from django.core.signals import request_finished
 from django.test import RequestFactory
 
 from backoffice.wsgi import ProviderHandler, application
+from journal.models import JournalEntry
 from providers.client_base import SignedRequest
 from providers.jdb.client import build_request
-from providers.models import JournalEntry
 from tests.helpers import balance, make_player
 from tests.providers.jdb.jdb_wire import CNY_PLAYER, debit
 

@@ -16,9 +16,9 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from django.test import Client
 
+from journal.models import JournalEntry
 from providers.client_base import SignedRequest
 from providers.jdb import crypto as jdb_crypto
-from providers.models import JournalEntry
 from providers.naga.client import build_request as naga_request
 from providers.vp.client import envelope
 from providers.vp.crypto import encrypt as vp_encrypt

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from journal.models import JournalEntry
 from providers.client_base import SignedRequest
-from providers.models import JournalEntry
 from tests.reliability.conftest import gambler
 from tests.reliability.flows import Answer, Flows, Gambler, read_answer
 from wallet.models import LedgerEntry, Wallet

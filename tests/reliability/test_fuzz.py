@@ -41,10 +41,10 @@ from django.test import Client
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from journal.models import JournalEntry
 from providers.client_base import SignedRequest
 from providers.jdb import crypto as jdb_crypto
 from providers.jdb.config import aes_key_and_iv
-from providers.models import JournalEntry
 from providers.naga.client import sign as naga_sign
 from providers.naga.crypto import data_hash
 from providers.vp import signature as vp_signature

@@ -25,11 +25,12 @@ from django.db import connection, connections, transaction
 from django.test import Client, RequestFactory
 
 from backoffice.wsgi import application
+from journal.models import JournalEntry
 from providers import journal
 from providers.client_base import SignedRequest
 from providers.jdb import crypto as jdb_crypto
 from providers.jdb.config import aes_key_and_iv
-from providers.models import JournalEntry, VpNonce
+from providers.models import VpNonce
 from providers.vp import signature
 from providers.vp.client import envelope
 from providers.vp.crypto import encrypt as vp_encrypt

@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
+from journal.models import JournalEntry
 from providers import demo_keys
 from providers.client_base import SignedRequest
-from providers.models import JournalEntry
 from tests.app_server import AppServer, server_environment
 from tests.helpers import ON_POSTGRES, balance
 from tests.reliability.conftest import gambler

@@ -33,7 +33,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from providers.models import JournalEntry
+from journal.models import JournalEntry
 from tests.reliability.budget import hypothesis_settings, sized
 from tests.reliability.conftest import gambler, post_signed
 from tests.reliability.flows import (

@@ -11,10 +11,10 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
+from journal.models import JournalEntry
 from providers.client_base import SignedRequest
 from providers.jdb import crypto as jdb_crypto
 from providers.jdb.config import aes_key_and_iv
-from providers.models import JournalEntry
 from providers.vp import signature
 from providers.vp.client import encrypt_payload, envelope
 from providers.vp.crypto import encrypt, vp_key

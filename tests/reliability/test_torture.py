@@ -28,7 +28,7 @@ import requests
 from django.contrib.auth.models import User
 from django.db import connection
 
-from providers.models import JournalEntry
+from journal.models import JournalEntry
 from tests.app_server import AppServer
 from tests.helpers import requires_postgres
 from tests.reliability.budget import sized

@@ -16,8 +16,9 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from journal.models import JournalEntry
 from providers.client_base import SignedRequest
-from providers.models import JournalEntry, VpNonce
+from providers.models import VpNonce
 from providers.vp import nonces, signature
 from providers.vp.client import build_request, encrypt_payload, envelope
 from tests.helpers import balance, ledger_kinds, make_player, requires_postgres, run_concurrently

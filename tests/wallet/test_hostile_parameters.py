@@ -16,9 +16,10 @@ from typing import Any
 import pytest
 from django.test import RequestFactory
 
+from journal.models import JournalEntry
 from providers import journal
 from providers.base import InboundCall, JournalDraft, ProviderAnswer
-from providers.models import JournalEntry, VpNonce
+from providers.models import VpNonce
 from providers.registry import adapter
 from providers.vp import nonces
 from tests.helpers import requires_postgres

@@ -15,8 +15,8 @@ import pytest
 from django.db import OperationalError, connection
 from django.test import Client
 
+from journal.models import JournalEntry
 from providers.jdb.client import build_request
-from providers.models import JournalEntry
 from tests.helpers import ON_POSTGRES, balance, bet, ledger_kinds, make_player
 from wallet.db.held_commit import HeldCommit
 from wallet.models import BetState

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from django.db import connection
 
-from providers.models import JournalEntry
+from journal.models import JournalEntry
 from tests.helpers import balance, bet, ledger_kinds, make_player, requires_postgres
 from tests.wallet.test_request_transaction import (
     cancel,

@@ -35,7 +35,7 @@ from django.urls import Resolver404, resolve
 
 REPLICA = "replica"
 #: The apps whose rows staff and finance read: wallets, bets, ledger, the journal, VP cards.
-READ_APPS = frozenset({"wallet", "providers", "cards"})
+READ_APPS = frozenset({"wallet", "providers", "journal", "cards"})
 #: Finance export views outside the admin (the admin's own pages are all in its namespace).
 EXPORT_VIEWS = frozenset(
     {"operator_api:reconciliation-transactions", "operator_api:reconciliation-summary"}

@@ -6,7 +6,7 @@ Finance opens these files in Excel or LibreOffice, so:
   number: it is never neutralised);
 - text that a spreadsheet would read as a formula (first character ``= + - @``, tab, CR or LF)
   gets a leading apostrophe, the OWASP "CSV injection" advice: ids, reasons and usernames come
-  from providers and staff, not from us;
+  from the providers and staff, not from us;
 - times are ISO-8601 in UTC with microseconds and a ``Z``;
 - the stream may start with a UTF-8 byte-order mark, which Excel needs to read UTF-8.
 """

@@ -29,7 +29,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
 
 from bench.loadtest.scenarios import DEBIT_PROVIDERS
-from providers.models import JournalEntry
+from journal.models import JournalEntry
 
 _INSIDE = "CANCEL_INSTRUCTIONS_INSIDE_CALLGRIND"
 _WARMUP = 50

@@ -277,7 +277,7 @@ class OperatorCardAdmin(UtcTimesMixin, admin.ModelAdmin):
 
     @admin.display(description="VP calls")
     def journal(self, card: OperatorCard) -> str:
-        url = reverse("admin:providers_journalentry_changelist")
+        url = reverse("admin:journal_journalentry_changelist")
         return format_html(
             '<a href="{}?q={}">every call to VP about this card</a>', url, card.spin_id
         )

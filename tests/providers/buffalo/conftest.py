@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
+from journal.models import JournalEntry
 from providers.buffalo.client import build_request
-from providers.models import JournalEntry
 from tests.helpers import make_player
 from tests.providers.conftest import Sent
 from wallet.models import LedgerEntry

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
+from journal.models import JournalEntry
 from providers.buffalo.client import build_request
 from providers.client_base import SignedRequest
-from providers.models import JournalEntry
 from tests.helpers import balance, bet
 from tests.providers.buffalo.conftest import TOKEN, Gambler, answered, new_uuid
 from tests.providers.conftest import Sent

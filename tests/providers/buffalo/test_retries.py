@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
+from journal.models import JournalEntry
 from providers.buffalo import methods
-from providers.models import JournalEntry
 from tests.helpers import balance, bet, ledger_kinds
 from tests.providers.buffalo.conftest import Gambler, answered, journaled, ledger_count
 from tests.providers.conftest import Sent

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from providers.models import JournalEntry
+from journal.models import JournalEntry
 
 TS = 1_700_000_000_000
 CNY_PLAYER = "chen"  # a CNY wallet, addressed by JDB's code RB

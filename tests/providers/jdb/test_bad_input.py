@@ -15,9 +15,9 @@ from urllib.parse import urlencode
 
 import pytest
 
+from journal.models import JournalEntry
 from providers.jdb import crypto
 from providers.jdb.client import build_request, encrypt_payload
-from providers.models import JournalEntry
 from tests.helpers import balance
 from tests.providers.jdb.jdb_wire import (
     CNY_PLAYER,

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from django.db import connection
 
+from journal.models import JournalEntry
 from providers.jdb.client import build_request
-from providers.models import JournalEntry
 from tests.helpers import (
     balance,
     bet,

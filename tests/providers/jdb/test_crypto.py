@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from journal.models import JournalEntry
 from providers.jdb import crypto
 from providers.jdb.client import build_request
 from providers.jdb.crypto import JdbCryptoError, JdbKeyError, key_bytes
-from providers.models import JournalEntry
 
 VECTOR_X = (
     "RK3wn-eTsqaqNKQbX9kz6ngE6UktzyXXHiPZh1mQH1Oz9tITxuP7GdX8SZhtbOMPnONlHoiJ3QGgMYHm7oc-OAGBBHBY"

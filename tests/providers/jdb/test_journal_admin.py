@@ -12,7 +12,7 @@ from django.test import Client
 from django.utils import timezone
 from django.utils.http import urlencode
 
-from providers.models import JournalEntry
+from journal.models import JournalEntry
 from tests.providers.jdb.jdb_wire import (
     CNY_PLAYER,
     balance_query,
@@ -22,7 +22,7 @@ from tests.providers.jdb.jdb_wire import (
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("chen")]
 
-CHANGELIST = "/admin/providers/journalentry/"
+CHANGELIST = "/admin/journal/journalentry/"
 
 
 @pytest.fixture

@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from journal.models import JournalEntry
 from providers.jdb.client import build_request
 from providers.journal import REDACTED
-from providers.models import JournalEntry
 from tests.helpers import balance, ledger_kinds
 from tests.providers.jdb.jdb_wire import CNY_PLAYER, cancel_debits, debit
 

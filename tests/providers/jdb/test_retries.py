@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from providers.models import JournalEntry
+from journal.models import JournalEntry
 from tests.helpers import balance, bet, ledger_kinds
 from tests.providers.jdb.jdb_wire import (
     CNY_PLAYER,

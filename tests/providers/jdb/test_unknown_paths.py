@@ -11,8 +11,8 @@ from collections.abc import Callable
 from dataclasses import replace
 from decimal import Decimal
 
+from journal.models import JournalEntry
 from providers.jdb.client import build_request
-from providers.models import JournalEntry
 from tests.helpers import balance
 from tests.providers.conftest import Sent
 from tests.providers.jdb.jdb_wire import CNY_PLAYER, debit

@@ -12,8 +12,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from journal.models import JournalEntry
 from providers.client_base import SignedRequest
-from providers.models import JournalEntry
 from providers.naga.client import build_request
 from providers.naga.crypto import SignatureForm
 from tests.helpers import make_player

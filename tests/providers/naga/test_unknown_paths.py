@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import replace
 from decimal import Decimal
 
-from providers.models import JournalEntry
+from journal.models import JournalEntry
 from tests.helpers import balance
 from tests.providers.naga.conftest import Naga, assert_no_money_moved, place_bet_data
 

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from django.test import Client
 
-from providers.models import JournalEntry
+from journal.models import JournalEntry
 from tests.helpers import balance, make_player
 from tests.providers.toy.provider import TOY_KEY
 from wallet.models import LedgerEntry

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
+from journal.models import JournalEntry
 from providers.client_base import SignedRequest
-from providers.models import JournalEntry
 from providers.vp.client import build_request
 from tests.helpers import make_player
 from tests.providers.conftest import Sent

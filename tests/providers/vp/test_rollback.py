@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from providers.models import JournalEntry
+from journal.models import JournalEntry
 from tests.helpers import balance, bet, make_player
 from tests.providers.conftest import Sent
 from tests.providers.vp.conftest import (

@@ -11,7 +11,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from providers.models import JournalEntry
+from journal.models import JournalEntry
 from providers.vp.api_client import (
     CardRequest,
     VpClient,

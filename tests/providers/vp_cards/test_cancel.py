@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from providers.models import JournalEntry
+from journal.models import JournalEntry
 from providers.vp.cards.models import CardStatus, CardStatusChange, OperatorCard
 from providers.vp.cards.services import (
     CardAction,

@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from providers.models import JournalEntry
+from journal.models import JournalEntry
 from providers.vp.cards.models import CardStatus, CardStatusChange, IssueMethod, OperatorCard
 from providers.vp.cards.services import (
     CardAction,

@@ -11,6 +11,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
+from journal.models import JournalEntry
 from wallet.models import Bet, BetState, Player, PlayerSession, Provider
 from wallet.selectors import stuck_after_minutes
 from wallet.services import (
@@ -171,8 +172,6 @@ class Command(BaseCommand):
         cancel" (demo-naga-late) come from ``_bets``. Here: an open bet recorded long enough ago
         to count as open too long, and one whose provider cancel was answered "try again".
         """
-        from providers.models import JournalEntry
-
         # Recorded before the longest "open too long" limit, so it is stuck from the start;
         # re-runs only move it back again (it is still open: the demo never settles it).
         limit = max(stuck_after_minutes(p.value) for p in Provider)
