@@ -1,5 +1,6 @@
-"""Deployment checks (``manage.py check --deploy``): provider secrets present and usable, and
-staff sign-in with a second factor; with ``--database default``, the wallet's lock bound.
+"""Deployment checks (``manage.py check --deploy``): provider secrets present and usable, the
+ledger chain's key, and staff sign-in with a second factor; with ``--database default``, the
+wallet's lock bound and the chain key on the database session.
 
 Each provider reads its settings at call time, so a missing or malformed one shows only when
 that provider calls, as a refusal or a "try again" on every request. These checks say so
@@ -17,6 +18,8 @@ from typing import Any
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from django.db import DEFAULT_DB_ALIAS, connections
+
+from wallet.chain import KEY_PROBE, KEY_SETTING, chain_key, key_probe
 
 _BUFFALO_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,40}")
 _CURRENCY_ENTRY = re.compile(r"\s*[^:,\s]+\s*:\s*[A-Z]{3}\s*")
@@ -233,3 +236,54 @@ def _missing() -> list[CheckMessage]:
                 )
             )
     return messages
+
+
+#: Shorter keys are guessable: an HMAC key should be as long as the hash (32 bytes).
+LEDGER_CHAIN_KEY_MIN_LENGTH = 32
+
+
+@register(Tags.security, deploy=True)
+def ledger_chain_key(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """The key of the ledger's and the audit's hash chains (docs/ledger-chain.md)."""
+    if len(str(_setting("LEDGER_CHAIN_KEY"))) >= LEDGER_CHAIN_KEY_MIN_LENGTH:
+        return []
+    return [
+        Error(
+            f"LEDGER_CHAIN_KEY is shorter than {LEDGER_CHAIN_KEY_MIN_LENGTH} characters: whoever "
+            "guesses it can rewrite the ledger and its chain unnoticed.",
+            hint="python3 -c 'import secrets; print(secrets.token_hex(32))'",
+            id="backoffice.E011",
+        )
+    ]
+
+
+@register(Tags.database)
+def ledger_chain_session(
+    app_configs: Any = None, databases: Iterable[str] | None = None, **kwargs: Any
+) -> list[CheckMessage]:
+    """``manage.py check --database default``: the database session holds the app's chain key
+    (directly connected the app sets it; behind a transaction pooler the pooler's
+    ``connect_query`` must). Compared by a keyed fingerprint: the key never comes back."""
+    if not databases or DEFAULT_DB_ALIAS not in databases:
+        return []
+    connection = connections[DEFAULT_DB_ALIAS]
+    if connection.vendor != "postgresql":
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT encode(sha256(convert_to(current_setting(%s, true) || %s, 'UTF8')), 'hex')",
+            [KEY_SETTING, KEY_PROBE],
+        )
+        row = cursor.fetchone()
+    found = row[0] if row else None
+    if found == key_probe(chain_key()):
+        return []
+    hint = (
+        "Behind PgBouncer in transaction mode: connect_query in its [databases] entry "
+        "(docs/ledger-chain.md)."
+    )
+    if found is None:
+        problem = "the database session has no ledger chain key: every money movement fails"
+    else:
+        problem = "the database session's ledger chain key is not LEDGER_CHAIN_KEY"
+    return [Error(f"{problem}.", hint=hint, id="backoffice.E012")]

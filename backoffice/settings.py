@@ -270,6 +270,17 @@ STUCK_AFTER_MINUTES: str = env.str("STUCK_AFTER_MINUTES", default="jdb:10,vp:10,
 FOUR_EYES_THRESHOLD: str = env.str("FOUR_EYES_THRESHOLD", default="0")
 FOUR_EYES_EXPIRY_HOURS: int = env.int("FOUR_EYES_EXPIRY_HOURS", default=24)
 
+# --- Ledger tamper evidence (docs/ledger-chain.md) ------------------------------------------
+# The HMAC key of the ledger's and the staff audit's hash chains. Never stored in the database:
+# each connection receives it as a session setting (wallet/apps.py), or, behind a transaction
+# pooler, the pooler's connect_query does (docs/operations.md, "PgBouncer").
+if DEMO_KEYS:
+    LEDGER_CHAIN_KEY: str = env.str(
+        "LEDGER_CHAIN_KEY", default="insecure-demo-only-ledger-chain-key-do-not-use"
+    )
+else:
+    LEDGER_CHAIN_KEY = env.str("LEDGER_CHAIN_KEY")  # required: refuses to start without one
+
 # --- Finance ------------------------------------------------------------------------------------
 # Largest provider statement finance may upload to the statement diff (bytes).
 FINANCE_STATEMENT_MAX_BYTES: int = env.int("FINANCE_STATEMENT_MAX_BYTES", default=20 * 1024 * 1024)

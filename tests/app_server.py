@@ -43,6 +43,8 @@ def server_environment() -> dict[str, str]:
         "DEBUG": "false",
         "DEMO_KEYS": "false",
         "SECRET_KEY": "loadtest-smoke-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
+        # The suite's own key: the tests verify the chains the server writes.
+        "LEDGER_CHAIN_KEY": django_settings.LEDGER_CHAIN_KEY,
         "ALLOWED_HOSTS": "127.0.0.1",
         "SECURE_SSL_REDIRECT": "false",
         "DATABASE_URL": _database_url(),

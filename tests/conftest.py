@@ -6,6 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from wallet.chain import chain_key
+from wallet.chain_verify import verify_chains
 from wallet.consistency import check_ledger
 
 TEST_PROVIDER_SETTINGS = {
@@ -51,7 +53,10 @@ def _provider_test_settings(settings: pytest.FixtureRequest) -> Iterator[None]:
 
 @pytest.fixture
 def ledger_is_consistent() -> Iterator[None]:
-    """Use in a test to assert ``check_ledger`` passes once the test's scenario is done."""
+    """Use in a test to assert ``check_ledger`` passes once the test's scenario is done, and
+    that the ledger's and the audit's hash chains are whole (``verify_ledger``)."""
     yield
     report = check_ledger()
     assert report.ok, [str(p) for p in report.problems]
+    chains = verify_chains(chain_key())
+    assert chains.ok, [str(link) for link in chains.broken]

@@ -8,6 +8,7 @@ import os
 
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-anything-else")
 os.environ.setdefault("DEMO_KEYS", "false")
+os.environ.setdefault("LEDGER_CHAIN_KEY", "test-only-ledger-chain-key-not-for-anything-else")
 
 from backoffice.settings import *  # noqa: F403
 

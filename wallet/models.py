@@ -6,13 +6,16 @@ Only ``wallet.services`` writes these tables.
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db import models
+from django.db import models, router, transaction
 from django.db.models import Q
 from django.utils import timezone
+
+from wallet.chain import AUDIT_FIELDS, audit_link, chain_key
 
 MONEY_DIGITS = 20
 MONEY_PLACES = 6
@@ -187,7 +190,9 @@ class LedgerQuerySet(models.QuerySet["LedgerEntry"]):
 class LedgerEntry(models.Model):
     """One signed change of one wallet. Never edited or deleted: corrections are new rows.
 
-    PostgreSQL also refuses UPDATE and DELETE with a trigger (migration 0002).
+    PostgreSQL also refuses UPDATE and DELETE with a trigger (migration 0002), and a trigger
+    chains every row to the wallet's previous one (migration 0012): ``verify_ledger`` finds an
+    edit or a deletion made past both.
     """
 
     wallet = models.ForeignKey(
@@ -211,6 +216,9 @@ class LedgerEntry(models.Model):
     )
     reason = models.CharField(max_length=500, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    #: HMAC-SHA256 of this row chained to the wallet's previous row, written by the database's
+    #: trigger whatever the INSERT gives (wallet.chain, docs/ledger-chain.md).
+    chain_hash = models.BinaryField(null=True, editable=False)
 
     objects = LedgerQuerySet.as_manager()
 
@@ -341,8 +349,28 @@ class PlayerSession(models.Model):
         return f"{self.provider} session of {self.player_id}"
 
 
+class AuditChainHead(models.Model):
+    """The staff audit chain's last link (one row, id 1): appending an audit row locks it, so
+    audit rows are chained one at a time in id order, and ``verify_ledger`` can tell a deleted
+    last row from the end of the chain."""
+
+    id = models.SmallIntegerField(primary_key=True)
+    last_entry_id = models.BigIntegerField(null=True)
+    last_hash = models.BinaryField(null=True)
+
+    class Meta:
+        verbose_name = "audit chain head"
+
+    def __str__(self) -> str:
+        return f"audit chain at {self.last_entry_id}"
+
+
 class AuditEntry(models.Model):
-    """Who did what to which bet or player, why, with amounts before and after."""
+    """Who did what to which bet or player, why, with amounts before and after.
+
+    Each new row is chained (HMAC-SHA256) to the one before it, in the same transaction
+    (``save``; ``bulk_create`` would skip it and is not used).
+    """
 
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
     action = models.CharField(max_length=64)
@@ -352,6 +380,7 @@ class AuditEntry(models.Model):
     before = models.JSONField(default=dict)
     after = models.JSONField(default=dict)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    chain_hash = models.BinaryField(null=True, editable=False)
 
     class Meta:
         verbose_name = "staff audit entry"
@@ -360,6 +389,34 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} by {self.actor_id}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding or self.pk is not None:
+            super().save(*args, **kwargs)
+            return
+        using = kwargs.get("using") or router.db_for_write(AuditEntry, instance=self)
+        with transaction.atomic(using=using):
+            heads = AuditChainHead.objects.using(using)
+            # Test teardown (flush) empties the table; production keeps the migration's row.
+            heads.bulk_create([AuditChainHead(pk=1)], ignore_conflicts=True)
+            head = heads.select_for_update().get(pk=1)
+            super().save(*args, **kwargs)
+            previous = bytes(head.last_hash) if head.last_hash is not None else None
+            self.chain_hash = audit_link(chain_key(), previous, self.chain_fields())
+            AuditEntry.objects.using(using).filter(pk=self.pk).update(chain_hash=self.chain_hash)
+            head.last_entry_id, head.last_hash = self.pk, self.chain_hash
+            head.save(using=using)
+
+    def chain_fields(self) -> tuple[Any, ...]:
+        """``AUDIT_FIELDS`` as they read back from the database (JSON through its encoder)."""
+        values = []
+        for name in AUDIT_FIELDS:
+            value = getattr(self, name)
+            field = self._meta.get_field(name)
+            if isinstance(field, models.JSONField):
+                value = json.loads(json.dumps(value, cls=field.encoder))
+            values.append(value)
+        return tuple(values)
 
 
 class StaffLoginFailure(models.Model):

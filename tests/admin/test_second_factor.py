@@ -293,6 +293,7 @@ def test_the_setting_is_on_unless_debug(environment: dict[str, str], expected: s
     env = {
         "PATH": os.environ.get("PATH", ""),
         "SECRET_KEY": "x" * 50,
+        "LEDGER_CHAIN_KEY": "k" * 64,
         "DJANGO_SETTINGS_MODULE": "backoffice.settings",
         **environment,
     }

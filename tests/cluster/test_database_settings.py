@@ -24,6 +24,7 @@ def settings_with(**environment: str) -> dict[str, Any]:
         "PATH": "/usr/bin:/bin",
         "DJANGO_SETTINGS_MODULE": "backoffice.settings",
         "SECRET_KEY": "settings-test-only",
+        "LEDGER_CHAIN_KEY": "settings-test-only-ledger-chain-key",
         "DATABASE_URL": PRIMARY,
         **environment,
     }

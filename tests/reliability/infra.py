@@ -16,6 +16,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from django.conf import settings as django_settings
+
 from tests.app_server import ROOT, free_port
 from tests.conftest import provider_settings_environment
 
@@ -30,6 +32,8 @@ def server_env(database_url: str, naga_public_pem: str, **extra: str) -> dict[st
         "DEBUG": "false",
         "DEMO_KEYS": "false",
         "SECRET_KEY": "reliability-test-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
+        # The suite's own key: the tests verify the chains the server writes.
+        "LEDGER_CHAIN_KEY": django_settings.LEDGER_CHAIN_KEY,
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "SECURE_SSL_REDIRECT": "false",
         "DATABASE_URL": database_url,

@@ -28,6 +28,7 @@ def production_env(naga_public_pem: str, tmp_path: Path, **overrides: str) -> di
         "DEBUG": "false",
         "DEMO_KEYS": "false",
         "SECRET_KEY": STRONG_SECRET_KEY,
+        "LEDGER_CHAIN_KEY": "9f2c4e1a7b3d5f6e8a0c2b4d6f8e1a3c5b7d9f0e2a4c6b8d1f3e5a7c9b0d2f4e",
         "ALLOWED_HOSTS": "backoffice.example.com",
         "CSRF_TRUSTED_ORIGINS": "https://backoffice.example.com",
         "TRUSTED_PROXIES": "10.0.0.10,10.0.0.11",
