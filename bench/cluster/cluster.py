@@ -22,7 +22,7 @@ from typing import Any
 
 from bench.cluster.app_servers import ROOT, AppServer
 from bench.cluster.balancer import SOURCE_ADDRESS, HAProxy
-from bench.cluster.pooler import PRIMARY_DATABASE, STANDBY_DATABASE, PgBouncer
+from bench.cluster.pooler import LEDGER_CHAIN_KEY, PRIMARY_DATABASE, STANDBY_DATABASE, PgBouncer
 from bench.cluster.postgres import STANDBY_NAME, PostgresServer, make_synchronous
 from bench.cluster.processes import ClusterError, free_port, give_to_db_owner
 
@@ -157,6 +157,7 @@ class Cluster:
             # The published demo provider keys: a drill, not a deployment (check --deploy says so).
             "DEMO_KEYS": "true",
             "SECRET_KEY": "cluster-drill-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
+            "LEDGER_CHAIN_KEY": LEDGER_CHAIN_KEY,
             "ALLOWED_HOSTS": "127.0.0.1,localhost",
             # TLS ends at the load balancer in production; on loopback there is none.
             "SECURE_SSL_REDIRECT": "false",

@@ -6,8 +6,8 @@ resent until each has its final answer, as providers do.
 
 Then, on the promoted database itself (past PgBouncer): every movement a provider was told
 about is there, no bet is refunded twice, every bet of the storm is refunded once, and
-``check_ledger`` is clean. The figures: requests, answers, errors by kind, and how long the
-service took to answer again after each blow.
+``check_ledger`` and ``verify_ledger`` (the hash chains) are clean. The figures: requests,
+answers, errors by kind, and how long the service took to answer again after each blow.
 """
 
 from __future__ import annotations
@@ -207,6 +207,7 @@ def verify(cluster: Cluster, tag: str, blows: Blows, answers: AnswerLog) -> dict
     lost = sorted(k for k in acknowledged if refunds.get(k, ("", 0))[1] == 0)
     lost_before = sorted(k for k in blows.acknowledged_before_failover if k in lost)
     ledger = cluster.manage("check_ledger", database_url=cluster.direct_url(promoted))
+    chains = cluster.manage("verify_ledger", database_url=cluster.direct_url(promoted))
     return {
         "promoted_server": f"127.0.0.1:{promoted.port}",
         "promoted_in_recovery": in_recovery,
@@ -222,6 +223,8 @@ def verify(cluster: Cluster, tag: str, blows: Blows, answers: AnswerLog) -> dict
         "left_open": sum(1 for state, _ in refunds.values() if state == "open"),
         "check_ledger_exit": ledger.returncode,
         "check_ledger": (ledger.stdout + ledger.stderr).strip().splitlines()[-3:],
+        "verify_ledger_exit": chains.returncode,
+        "verify_ledger": (chains.stdout + chains.stderr).strip().splitlines()[-3:],
     }
 
 
@@ -277,6 +280,7 @@ def _ok(report: dict[str, Any], result: RunResult, blows: Blows) -> bool:
         and checks["left_open"] == 0
         and checks["refunded_once"] == checks["bets"]
         and checks["check_ledger_exit"] == 0
+        and checks["verify_ledger_exit"] == 0
     )
 
 
@@ -308,6 +312,8 @@ def _lines(report: dict[str, Any]) -> list[str]:
         f"refunded twice {checks['refunded_twice_or_more']} (in the whole database "
         f"{checks['double_refunds_in_database']}), left open {checks['left_open']}",
         f"check_ledger: exit {checks['check_ledger_exit']}: {' / '.join(checks['check_ledger'])}",
+        f"verify_ledger: exit {checks['verify_ledger_exit']}: "
+        f"{' / '.join(checks['verify_ledger'])}",
     ]
     if report["havoc_failed"]:
         lines.append(f"HAVOC FAILED: {report['havoc_failed']}")

@@ -25,6 +25,16 @@ from bench.cluster.templates import render
 #: The database names PgBouncer serves (docs/operations.md): the primary's and the reads'.
 PRIMARY_DATABASE = "backoffice"
 STANDBY_DATABASE = "backoffice_standby"
+#: The drill's ledger chain key (LEDGER_CHAIN_KEY): the app servers' and PgBouncer's.
+LEDGER_CHAIN_KEY = "cluster-drill-only-ledger-chain-key-0123456789abcdef"
+
+
+def ledger_chain_query(key: str) -> str:
+    """PgBouncer's ``connect_query`` that gives a server connection the chain key, quoted for
+    its connection string (dollar quotes: the key is hex or URL-safe text)."""
+    if "$" in key or "'" in key:
+        raise ClusterError("LEDGER_CHAIN_KEY must not contain $ or ' for PgBouncer's connect_query")
+    return f"SELECT set_config($$backoffice.ledger_chain_key$$, $${key}$$, false)"
 
 
 def pgbouncer_program() -> str:
@@ -72,6 +82,7 @@ class PgBouncer:
             primary_port=primary_port,
             standby_port=standby_port,
             pool_size=self.pool_size,
+            ledger_chain_query=ledger_chain_query(LEDGER_CHAIN_KEY),
         )
         self.config.write_text(text)
         for path in (users, self.config):

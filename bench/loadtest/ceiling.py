@@ -26,6 +26,7 @@ from psycopg import pq
 
 from bench.loadtest import cpu
 from bench.loadtest.seed import SeededBets
+from wallet.chain import give_session_key as give_chain_key
 
 STATEMENTS: dict[bytes, bytes] = {
     b"lock_bet": (
@@ -89,6 +90,7 @@ def run_ceiling(bets: SeededBets, concurrency: int) -> CeilingResult:
         for _ in range(concurrency)
     ]
     for connection in connections:
+        give_chain_key(connection)
         for name, sql in STATEMENTS.items():
             _check(connection.pgconn.prepare(name, sql), name)
     keys: deque[bytes] = deque(bets.key(n).encode() for n in range(1, bets.count + 1))

@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 
 from bench.cluster.cluster import APP_ROLE, LOCK_TIMEOUT_MS
-from bench.cluster.pooler import PRIMARY_DATABASE, PgBouncer, pgbouncer_version
+from bench.cluster.pooler import LEDGER_CHAIN_KEY, PRIMARY_DATABASE, PgBouncer, pgbouncer_version
 from bench.cluster.postgres import PostgresServer
 from bench.cluster.processes import free_port, give_to_db_owner
 from tests.app_server import ROOT
@@ -75,6 +75,7 @@ class Pooled:
             "PATH": "/usr/bin:/bin",
             "DJANGO_SETTINGS_MODULE": "backoffice.settings",
             "SECRET_KEY": "pgbouncer-test-only",
+            "LEDGER_CHAIN_KEY": LEDGER_CHAIN_KEY,  # what PgBouncer's connect_query sets
             "DEMO_KEYS": "true",
             "DATABASE_URL": self.pooler.url(PRIMARY_DATABASE, user),
             **settings,
@@ -161,3 +162,52 @@ def test_the_check_catches_a_role_without_the_lock_bound(pooled: Pooled) -> None
     )
     assert checked.returncode != 0
     assert "backoffice.E010" in checked.stdout + checked.stderr
+
+
+#: Three clients one after the other, each moving money on its own connection: with one server
+#: connection they all run on the one PgBouncer opened (and gave the chain key, connect_query).
+POOLED_MOVES = """
+import threading
+from decimal import Decimal
+from django.db import connection
+from wallet.models import Wallet
+from wallet.services import player_create, wallet_deposit
+player_create(account_id="pooled", currency="USD", opening_balance=Decimal("10"))
+wallet_id = Wallet.objects.get(player__account_id="pooled").pk
+def client(amount):
+    try:
+        wallet_deposit(wallet_id=wallet_id, amount=Decimal(amount), reason="through PgBouncer")
+    finally:
+        connection.close()
+for amount in (1, 2, 3):
+    thread = threading.Thread(target=client, args=(amount,))
+    thread.start()
+    thread.join()
+print(Wallet.objects.get(pk=wallet_id).balance)
+"""
+
+
+def test_behind_the_pooler_its_connect_query_gives_the_chain_key(pooled: Pooled) -> None:
+    """The app sets no session state behind PgBouncer: the ledger's chain trigger gets its key
+    from PgBouncer's connect_query, every row is chained, and the check agrees."""
+    direct = pooled.server.url(PRIMARY_DATABASE, APP_ROLE)
+    migrated = pooled.manage("migrate", "-v0", DATABASE_URL=direct)
+    assert migrated.returncode == 0, migrated.stdout + migrated.stderr
+    moved = pooled.manage("shell", "-c", POOLED_MOVES, DATABASE_TRANSACTION_POOLER="true")
+    assert moved.returncode == 0, moved.stderr
+    assert moved.stdout.splitlines()[-1] == "16.000000"
+    verified = pooled.manage("verify_ledger", DATABASE_TRANSACTION_POOLER="true")
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert "4 ledger rows in 1 wallets" in verified.stdout
+    assert "0 broken chains" in verified.stdout
+    checked = pooled.manage("check", "--database", "default", DATABASE_TRANSACTION_POOLER="true")
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    other_key = pooled.manage(
+        "check",
+        "--database",
+        "default",
+        DATABASE_TRANSACTION_POOLER="true",
+        LEDGER_CHAIN_KEY="not-the-key-pgbouncer-sets",
+    )
+    assert other_key.returncode != 0
+    assert "backoffice.E012" in other_key.stdout + other_key.stderr
