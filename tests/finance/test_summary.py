@@ -37,7 +37,8 @@ def test_columns(book: Book) -> None:
     assert SUMMARY_HEADER == (
         "day", "provider", "currency", "movements", "bets", "stakes", "wins", "refunds",
         "reversals", "staff_adjustments", "net", "deposits", "withdrawals",
-        "open_bets_at_day_end", "date_basis",
+        "open_bets_at_day_end", "date_basis", "opening_balance", "closing_balance",
+        "chain_digest",
     )  # fmt: skip
 
 

@@ -13,6 +13,7 @@ is checked.
 
 from __future__ import annotations
 
+import hashlib
 import heapq
 import itertools
 import random
@@ -304,6 +305,27 @@ def expected_summary(selection: ReconciliationFilter) -> list[dict[str, str]]:
                 count += 1
         return count
 
+    def balance_before(currency: str, instant: datetime) -> str:
+        """Every wallet of the currency: the sum of its amounts written before ``instant``."""
+        total = sum(
+            (e.amount for e in entries if e.wallet.currency == currency and e.created_at < instant),
+            D(0),
+        )
+        return f"{total:.6f}"
+
+    def digest(day: date) -> str:
+        """SHA-256 of ``<wallet>:<hex link>\n`` per wallet: its last row before the day's end."""
+        day_end = datetime.combine(day + timedelta(days=1), time.min, tzinfo=UTC)
+        heads: dict[int, LedgerEntry] = {}
+        for e in sorted(entries, key=lambda e: (e.created_at, e.pk)):
+            if e.created_at < day_end:
+                heads[e.wallet_id] = e
+        lines = "".join(f"{w}:{bytes(heads[w].chain_hash).hex()}\n" for w in sorted(heads))
+        return hashlib.sha256(lines.encode()).hexdigest()
+
+    def day_start(day: date) -> datetime:
+        return datetime.combine(day, time.min, tzinfo=UTC)
+
     expected = []
     for (day, provider, currency), row in sorted(sums.items()):
         net = -(row["stake"] + row["win"] + row["refund"] + row["reversal"])
@@ -325,6 +347,9 @@ def expected_summary(selection: ReconciliationFilter) -> list[dict[str, str]]:
                 "withdrawals": f"{-row['withdrawal']:.6f}",
                 "open_bets_at_day_end": str(open_at(provider, currency, day) if provider else 0),
                 "date_basis": selection.basis.value,
+                "opening_balance": balance_before(currency, day_start(day)),
+                "closing_balance": balance_before(currency, day_start(day + timedelta(days=1))),
+                "chain_digest": digest(day),
             }
         )
     return expected
@@ -382,6 +407,32 @@ def test_summary_equals_the_independent_computation(
     assert got, "the filter selects nothing: the test would prove nothing"
     assert list(got[0]) == list(SUMMARY_HEADER)
     assert got == expected_summary(selection)
+
+
+def test_opening_plus_movements_is_closing_every_day(seeded: Seeded) -> None:
+    """Per day and currency: the opening balance plus the day's signed movements of every
+    provider is the closing balance, and a day's closing balance is the next day's opening."""
+    rows = daily_summary(ReconciliationFilter())
+    by_day: dict[tuple[date, str], list[Any]] = defaultdict(list)
+    for row in rows:
+        by_day[row.day, row.currency].append(row)
+    assert len({day for day, _ in by_day}) >= len(DAYS)
+    for (day, currency), group in by_day.items():
+        opening, closing = group[0].opening_balance, group[0].closing_balance
+        assert all((r.opening_balance, r.closing_balance) == (opening, closing) for r in group)
+        moved = sum((r.deposits - r.withdrawals - r.net for r in group), D(0))
+        assert moved != 0
+        assert opening + moved == closing
+        following = by_day.get((day + timedelta(days=1), currency))
+        if following:
+            assert following[0].opening_balance == closing
+    assert by_day[DAYS[0], "USD"][0].opening_balance == 0
+    last_day = max(day for day, currency in by_day if currency == "USD")
+    last = by_day[last_day, "USD"][0].closing_balance
+    assert last == sum(Wallet.objects.filter(currency="USD").values_list("balance", flat=True))
+    totals = {(t.provider, t.currency): t for t in summary_totals(rows)}
+    assert totals["naga", "USD"].opening_balance == 0
+    assert totals["naga", "USD"].closing_balance == last
 
 
 def test_open_bets_are_counted_across_midnight(seeded: Seeded) -> None:

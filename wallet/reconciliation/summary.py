@@ -30,7 +30,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from itertools import chain
 from typing import Any
@@ -39,6 +39,8 @@ from django.db import connection, transaction
 from django.db.models import Count, DateField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import TruncDate
 
+from wallet.balances import currency_balances_before
+from wallet.chain_verify import chain_digest
 from wallet.exact_sums import money_sum, money_value
 from wallet.models import Bet, LedgerEntry, LedgerKind, Wallet
 from wallet.reconciliation.cells import Cell, amount_cell, csv_chunks, text_cell
@@ -71,6 +73,21 @@ SUMMARY_COLUMNS: tuple[Column, ...] = (
         "Bets staked by the end of the day (UTC) with no win, refund or reversal by then.",
     ),
     Column("date_basis", "'created' (day of the movement) or 'settled' (day the bet closed)."),
+    Column(
+        "opening_balance",
+        "Every wallet of the currency together, at the start of the day (UTC), whatever the "
+        "provider filter; the same on each row of the day and currency.",
+    ),
+    Column(
+        "closing_balance",
+        "The same at the end of the day: opening_balance plus the day's signed movements of "
+        "every provider (deposits - withdrawals - net, by created day).",
+    ),
+    Column(
+        "chain_digest",
+        "SHA-256 of every wallet's ledger chain head at the end of the day (docs/ledger-chain.md): "
+        "keep a copy; verify_ledger --digest DAY=HEX checks it.",
+    ),
 )
 
 SUMMARY_HEADER: tuple[str, ...] = tuple(column.name for column in SUMMARY_COLUMNS)
@@ -93,6 +110,9 @@ class SummaryRow:
     deposits: Decimal = ZERO
     withdrawals: Decimal = ZERO
     open_bets_at_day_end: int = 0
+    opening_balance: Decimal | None = None
+    closing_balance: Decimal | None = None
+    chain_digest: str = ""
 
     @property
     def net(self) -> Decimal:
@@ -134,7 +154,33 @@ def daily_summary(selection: ReconciliationFilter) -> list[SummaryRow]:
             for row in summary:
                 if row.day is not None and row.provider:
                     row.open_bets_at_day_end = open_at(row.provider, row.currency, row.day)
+        _add_day_ends(summary)
     return summary
+
+
+def _add_day_ends(summary: list[SummaryRow]) -> None:
+    """Each day's opening and closing balances per currency and its chain digest.
+
+    Both balances come from ``currency_balances_before`` at the day's bounds, the rule that
+    makes the closing balance the opening one plus exactly the day's ledger rows; a day's
+    closing balance is the next day's opening one (one query for both).
+    """
+    days = sorted({row.day for row in summary if row.day is not None})
+    balances: dict[date, dict[str, Decimal]] = {}
+    for day in (*days, *(day + timedelta(days=1) for day in days)):
+        if day not in balances:
+            balances[day] = currency_balances_before(_start_of(day))
+    digests = {day: chain_digest(_start_of(day + timedelta(days=1))) for day in days}
+    for row in summary:
+        if row.day is None:
+            continue
+        row.opening_balance = balances[row.day].get(row.currency, ZERO)
+        row.closing_balance = balances[row.day + timedelta(days=1)].get(row.currency, ZERO)
+        row.chain_digest = digests[row.day]
+
+
+def _start_of(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=UTC)
 
 
 def _flows(selection: ReconciliationFilter) -> list[SummaryRow]:
@@ -241,6 +287,9 @@ def summary_totals(summary: list[SummaryRow]) -> list[SummaryRow]:
         total = totals.setdefault(key, SummaryRow(day=None, provider=key[0], currency=key[1]))
         total.add(row)
         total.open_bets_at_day_end = row.open_bets_at_day_end  # rows are in day order
+        if total.opening_balance is None:
+            total.opening_balance = row.opening_balance
+        total.closing_balance = row.closing_balance
     return [totals[key] for key in sorted(totals)]
 
 
@@ -420,6 +469,9 @@ def summary_cells(row: SummaryRow, basis: str) -> list[Cell]:
         amount_cell(row.withdrawals),
         str(row.open_bets_at_day_end),
         basis,
+        amount_cell(row.opening_balance),
+        amount_cell(row.closing_balance),
+        row.chain_digest,
     ]
 
 
