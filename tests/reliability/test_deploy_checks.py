@@ -91,6 +91,7 @@ def test_the_naga_key_may_be_a_file_path(naga_public: str, tmp_path: Path) -> No
         ({"SECURE_HSTS_SECONDS": "0"}, "security.W004"),
         ({"SECURE_SSL_REDIRECT": "false"}, "security.W008"),
         ({"STAFF_2FA_REQUIRED": "false"}, "backoffice.W004"),
+        ({"LEDGER_CHAIN_KEY": "too-short-to-be-a-key"}, "backoffice.E011"),
     ],
 )
 def test_a_production_mistake_fails_the_deploy_checks(
