@@ -11,7 +11,7 @@ without ``isatty``; here anything that is not known to be a terminal is quiet.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import IO, Any, TypeVar, overload
 
@@ -86,6 +86,15 @@ def is_terminal(stream: Any) -> bool:
         return bool(isatty()) if callable(isatty) else False
     except ValueError:  # a closed file
         return False
+
+
+def to_running_total(bar: tqdm[Any]) -> Callable[[int], None]:
+    """A callback told the running total (rows written or loaded so far) that moves ``bar``."""
+
+    def moved(total: int) -> None:
+        bar.update(total - bar.n)
+
+    return moved
 
 
 @contextmanager

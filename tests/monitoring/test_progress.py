@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import ast
 import io
+from pathlib import Path
 
 from django.core.management.base import OutputWrapper
 
-from monitoring.progress import is_terminal, lines_over, progress
+from monitoring.progress import is_terminal, lines_over, progress, to_running_total
 
 
 class Terminal(io.StringIO):
@@ -73,3 +75,29 @@ def test_lines_printed_over_a_bar_start_on_a_clean_line() -> None:
     assert line
     assert before.endswith("\r")  # the bar was wiped back to the line's start
     assert "loading" in after  # and drawn again below the line
+
+
+def test_a_running_total_moves_the_bar_to_it() -> None:
+    stream = Terminal()
+    with progress(desc="archiving", unit="row", stream=stream) as bar:
+        told = to_running_total(bar)
+        for total in (5000, 10000, 12345):
+            told(total)
+        assert bar.n == 12345
+    assert "12345" in stream.getvalue()
+
+
+def test_the_module_imports_nothing_of_ours() -> None:
+    """Any app may draw progress, the journal below the wallet too: this module is a leaf."""
+    source = Path(progress.__code__.co_filename).read_text(encoding="utf-8")
+    modules = {
+        node.module.split(".")[0]
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.ImportFrom) and node.module
+    } | {
+        alias.name.split(".")[0]
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.Import)
+        for alias in node.names
+    }
+    assert modules <= {"__future__", "collections", "contextlib", "sys", "typing", "django", "tqdm"}

@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from journal.archive import ArchiveError, archive_month, file_name, months_before
 from journal.partitions import first_of_month, parse_month
+from monitoring.progress import progress, to_running_total
 
 
 class Command(BaseCommand):
@@ -42,8 +43,12 @@ class Command(BaseCommand):
         failed = 0
         for month in months:
             self.stdout.write(f"{month:%Y-%m}: writing {directory / file_name(month)}")
+            bar = progress(desc=f"{month:%Y-%m}", unit=" rows", stream=self.stderr)
             try:
-                done = archive_month(connection, month, directory)
+                with bar:
+                    done = archive_month(
+                        connection, month, directory, on_rows=to_running_total(bar)
+                    )
             except ArchiveError as exc:
                 failed += 1
                 self.stderr.write(f"{month:%Y-%m}: NOT archived: {exc}")

@@ -5,6 +5,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
 
 from journal.archive import ArchiveError, restore_file
+from monitoring.progress import progress, to_running_total
 
 
 class Command(BaseCommand):
@@ -19,8 +20,10 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         path = Path(options["file"])
         self.stdout.write(f"{path.name}: checking its checksum and loading")
+        bar = progress(desc=path.name, unit=" rows", stream=self.stderr)
         try:
-            month, rows = restore_file(connection, path)
+            with bar:
+                month, rows = restore_file(connection, path, on_rows=to_running_total(bar))
         except ArchiveError as exc:
             raise CommandError(str(exc)) from exc
         self.stdout.write(f"{path.name}: {rows} rows of {month:%Y-%m} restored")
