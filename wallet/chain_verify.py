@@ -12,7 +12,7 @@ cursor outlives a statement (fine behind a transaction pooler).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -24,6 +24,8 @@ from wallet.chain import AUDIT_FIELDS, LEDGER_FIELDS, audit_link, ledger_link
 from wallet.models import AuditChainHead, AuditEntry, LedgerEntry, Wallet
 
 PAGE = 20_000
+#: Told the rows checked so far (ledger and audit together) after each page.
+OnRows = Callable[[int], None]
 
 
 @dataclass(frozen=True)
@@ -80,7 +82,7 @@ def _ledger_pages() -> Iterator[list[tuple[Any, ...]]]:
             cursor.execute(after, [last_wallet, last_wallet, last_id, PAGE])
 
 
-def verify_ledger_chains(key: bytes, report: ChainReport) -> None:
+def verify_ledger_chains(key: bytes, report: ChainReport, on_rows: OnRows | None = None) -> None:
     """Every wallet's chain, in (wallet, id) order; the first broken link of each wallet."""
     wallet, previous, previous_id, broken = None, None, None, False
     for rows in _ledger_pages():
@@ -97,9 +99,11 @@ def verify_ledger_chains(key: bytes, report: ChainReport) -> None:
                 )
                 broken = True
             previous, previous_id = stored, row[0]
+        if on_rows is not None:
+            on_rows(report.ledger_rows + report.audit_rows)
 
 
-def verify_audit_chain(key: bytes, report: ChainReport) -> None:
+def verify_audit_chain(key: bytes, report: ChainReport, on_rows: OnRows | None = None) -> None:
     """The audit chain in id order, its first broken link, and its head row."""
     previous: bytes | None = None
     previous_id = None
@@ -114,6 +118,8 @@ def verify_audit_chain(key: bytes, report: ChainReport) -> None:
                 report.broken.append(BrokenLink("audit", row[0], previous_id, _detail(stored)))
                 return
             previous, previous_id = stored, row[0]
+        if on_rows is not None:
+            on_rows(report.ledger_rows + report.audit_rows)
         if len(page) < PAGE:
             break
         last_id = page[-1][0]
@@ -132,10 +138,10 @@ def verify_audit_chain(key: bytes, report: ChainReport) -> None:
         )
 
 
-def verify_chains(key: bytes) -> ChainReport:
+def verify_chains(key: bytes, on_rows: OnRows | None = None) -> ChainReport:
     report = ChainReport()
-    verify_ledger_chains(key, report)
-    verify_audit_chain(key, report)
+    verify_ledger_chains(key, report, on_rows)
+    verify_audit_chain(key, report, on_rows)
     return report
 
 

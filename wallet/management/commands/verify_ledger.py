@@ -10,8 +10,10 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from monitoring.progress import progress, to_running_total
 from wallet.chain import chain_key
 from wallet.chain_verify import day_digest, verify_chains
+from wallet.models import AuditEntry, LedgerEntry
 
 
 def _digest_argument(text: str) -> tuple[date, str]:
@@ -46,7 +48,11 @@ class Command(BaseCommand):
         problems: list[str] = []
         if not options["digests_only"]:
             started = time.monotonic()
-            report = verify_chains(chain_key())
+            with progress(desc="verifying", unit=" rows", stream=self.stderr) as bar:
+                if not bar.disable:  # counted for the bar's ETA only: cron pays nothing for it
+                    bar.total = LedgerEntry.objects.count() + AuditEntry.objects.count()
+                    bar.refresh()
+                report = verify_chains(chain_key(), on_rows=to_running_total(bar))
             problems += [f"BROKEN {link}" for link in report.broken]
             self.stdout.write(
                 f"verify_ledger: {report.ledger_rows} ledger rows in {report.wallets} wallets, "
