@@ -30,6 +30,7 @@ from django.utils import timezone
 from journal.archive import archive_month
 from journal.conversion import convert
 from journal.partitions import partitions
+from monitoring.progress import lines_over, progress
 
 MONTHS = 12
 BASELINE_SECONDS = 3.0
@@ -156,13 +157,16 @@ class Command(BaseCommand):
 
     def _seed(self, rows: int) -> None:
         started = time.perf_counter()
-        with connection.cursor() as cursor:
+        bar = progress(desc="seeding", total=rows, unit=" rows", stream=self.stderr)
+        with connection.cursor() as cursor, bar:
             for first in range(1, rows + 1, SEED_CHUNK):
                 last = min(first + SEED_CHUNK - 1, rows)
                 cursor.execute(
                     SEED_SQL, {"rows": rows, "months": MONTHS, "first": first, "last": last}
                 )
-                self.stdout.write(f"seeded {last:,} rows")
+                bar.update(last - first + 1)
+                with lines_over(bar):
+                    self.stdout.write(f"seeded {last:,} rows")
             cursor.execute("VACUUM ANALYZE providers_journalentry")
             cursor.execute(
                 "SELECT pg_size_pretty(pg_total_relation_size('providers_journalentry'))"
