@@ -11,7 +11,9 @@ same trigger keeps a wallet's ``created_at`` from going backwards: a movement st
 it waited for the lock gets its predecessor's time. SQLite (the demo): an AFTER INSERT trigger
 calling the Python function each connection registers.
 
-Rows already in the ledger and the audit are chained here, in (wallet, id) and id order.
+Rows already in the ledger and the audit are chained here, in (wallet, id) and id order. On
+PostgreSQL this takes the ledger's table lock (ALTER TABLE) until the migration commits: run it
+in a maintenance window on a large ledger (docs/ledger-chain.md, "Upgrading").
 """
 
 from django.db import migrations, models
@@ -93,7 +95,29 @@ END
 
 SQLITE_BACKWARD = "DROP TRIGGER IF EXISTS wallet_ledger_chain"
 
-SELECT_LEDGER = (
+#: PostgreSQL: every existing row linked in the database, in one pass in (wallet, id) order,
+#: with the trigger's own function (no round trip per row on a ledger of millions).
+POSTGRES_CHAIN_EXISTING = """
+DO $$
+DECLARE
+    chain_key text := current_setting('backoffice.ledger_chain_key', true);
+    entry wallet_ledgerentry;
+    previous bytea;
+    current_wallet bigint;
+BEGIN
+    FOR entry IN SELECT * FROM wallet_ledgerentry ORDER BY wallet_id, id LOOP
+        IF entry.wallet_id IS DISTINCT FROM current_wallet THEN
+            previous := NULL;
+            current_wallet := entry.wallet_id;
+        END IF;
+        previous := wallet_ledger_link(previous, entry, chain_key);
+        UPDATE wallet_ledgerentry SET chain_hash = previous WHERE id = entry.id;
+    END LOOP;
+END;
+$$;
+"""
+
+SQLITE_SELECT_LEDGER = (
     "SELECT id, wallet_id, bet_id, kind, amount, balance_after, provider, provider_tx_id, "
     "staff_user_id, reason, created_at FROM wallet_ledgerentry ORDER BY wallet_id, id"
 )
@@ -103,25 +127,24 @@ APPEND_ONLY = "ALTER TABLE wallet_ledgerentry {} TRIGGER wallet_ledger_append_on
 def chain_existing_ledger(schema_editor) -> None:
     """Link the rows written before this migration, wallet by wallet in id order."""
     connection = schema_editor.connection
-    postgres = connection.vendor == "postgresql"
     key = chain_key()
     with connection.cursor() as cursor:
-        cursor.execute(SELECT_LEDGER)
-        rows = cursor.fetchall()
-        if not rows:
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT EXISTS (SELECT FROM wallet_ledgerentry)")
+            if cursor.fetchone()[0]:
+                cursor.execute(APPEND_ONLY.format("DISABLE"))
+                cursor.execute(POSTGRES_CHAIN_EXISTING)
+                cursor.execute(APPEND_ONLY.format("ENABLE"))
             return
-        if postgres:
-            cursor.execute(APPEND_ONLY.format("DISABLE"))
+        cursor.execute(SQLITE_SELECT_LEDGER)
         previous, wallet = None, None
-        for row in rows:
+        for row in cursor.fetchall():
             if row[1] != wallet:
                 previous, wallet = None, row[1]
             previous = ledger_link(key, previous, row)
             cursor.execute(
                 "UPDATE wallet_ledgerentry SET chain_hash = %s WHERE id = %s", [previous, row[0]]
             )
-        if postgres:
-            cursor.execute(APPEND_ONLY.format("ENABLE"))
 
 
 def chain_existing_audit(apps) -> None:
