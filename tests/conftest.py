@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
+from django.db import connection, transaction
 
 from wallet.chain import chain_key
 from wallet.chain_verify import verify_chains
 from wallet.consistency import check_ledger
+from wallet.db import held_commit, hot_sql
 
 TEST_PROVIDER_SETTINGS = {
     "JDB_AES_KEY": "testJdbAesKey128",
@@ -49,6 +52,33 @@ def _provider_test_settings(settings: pytest.FixtureRequest) -> Iterator[None]:
     for name, value in TEST_PROVIDER_SETTINGS.items():
         setattr(settings, name, value)
     yield
+
+
+@pytest.fixture(autouse=True)
+def _held_transactions_take_reads_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A held money transaction on PostgreSQL is pipelined: the ORM may only read in it, since
+    it would read a write's row count before it arrives (wallet/db/held_commit.py). Every test
+    refuses anything else there, before it is sent, so a service that starts writing through
+    the ORM inside one fails the suite."""
+    pipelined = held_commit._Pipelined
+    start = pipelined.__init__
+
+    def guarded(self: Any, *args: Any) -> None:
+        start(self, *args)
+        self._pipeline.enter_context(connection.execute_wrapper(_only_reads))
+
+    monkeypatch.setattr(pipelined, "__init__", guarded)
+
+
+def _only_reads(
+    execute: Callable[..., Any], sql: str, params: Any, many: bool, context: dict[str, Any]
+) -> Any:
+    if not isinstance(context["cursor"].cursor, hot_sql.HotCursor):
+        if sql.lstrip()[:6].upper() != "SELECT":
+            raise transaction.TransactionManagementError(
+                f"only reads may join a held money transaction; refused: {sql[:80]!r}"
+            )
+    return execute(sql, params, many, context)
 
 
 @pytest.fixture

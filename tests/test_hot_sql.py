@@ -1,10 +1,8 @@
-"""wallet.db.hot_sql on PostgreSQL: BEGIN and COMMIT ride with the statements in psycopg's
-pipeline, and nothing else about the transaction changes (what rolls back rolls back, what fails
-commits nothing); psycopg binds the parameters and prepares the statements; Django's
-``execute_wrapper`` hooks see every statement.
+"""wallet.db.hot_sql on PostgreSQL: psycopg binds the parameters and prepares the statements;
+Django's ``execute_wrapper`` hooks see every statement; the caller's transaction is the
+statements' (the held, pipelined one: tests/wallet/test_held_pipeline.py).
 
-Real transactions (``transaction=True``): inside the suite's test transaction the connection is
-never idle, so the BEGIN that rides with a statement would not be exercised.
+Real transactions (``transaction=True``): so that commits and rollbacks are real.
 """
 
 from __future__ import annotations
@@ -103,85 +101,31 @@ def either_way(request: pytest.FixtureRequest) -> None:
         request.getfixturevalue("unprepared")
 
 
-def test_the_statement_that_opens_a_transaction_belongs_to_it() -> None:
-    """It carries the BEGIN: without it the INSERT would commit on its own and survive."""
-    connection.ensure_connection()
-    with pytest.raises(Rollback), transaction.atomic():
-        assert transaction_status() == pq.TransactionStatus.IDLE
-        row = hot_sql.fetch_one(INSERT_PLAYER, ["ht-rolled-back"])
-        assert row is not None and row[1] == "ht-rolled-back"
-        assert transaction_status() == pq.TransactionStatus.INTRANS
-        raise Rollback
-    assert stored("ht-rolled-back") == set()
-
-
 def test_outside_a_transaction_a_statement_commits_on_its_own() -> None:
     hot_sql.execute(INSERT_PLAYER, ["ht-autocommit"])
     assert transaction_status() == pq.TransactionStatus.IDLE
     assert stored("ht-autocommit") == {"ht-autocommit"}
 
 
-def test_the_last_statement_carries_the_commit() -> None:
-    with transaction.atomic():
-        hot_sql.execute(INSERT_PLAYER, ["ht-first"])
-        hot_sql.execute_then_commit(INSERT_PLAYER, ["ht-last"])
-        # Committed already, in the same round trip: Django's commit finds nothing to do.
-        assert transaction_status() == pq.TransactionStatus.IDLE
-        assert stored("ht-first", "ht-last") == {"ht-first", "ht-last"}
-    assert not connection.in_atomic_block
-
-
-def test_a_last_statement_that_fails_commits_nothing() -> None:
-    hot_sql.execute(INSERT_PLAYER, ["ht-taken"])
-    with pytest.raises(IntegrityError), transaction.atomic():
-        hot_sql.execute(INSERT_PLAYER, ["ht-before"])
-        hot_sql.execute_then_commit(INSERT_PLAYER, ["ht-taken"])  # unique account id
-    assert stored("ht-before", "ht-taken") == {"ht-taken"}
-    assert transaction_status() == pq.TransactionStatus.IDLE
-    hot_sql.execute(INSERT_PLAYER, ["ht-after"])  # the connection goes on working
-    assert stored("ht-after") == {"ht-after"}
-
-
-def test_a_transaction_that_had_failed_is_not_committed() -> None:
-    with pytest.raises(DatabaseError, match="transaction is aborted"), transaction.atomic():
-        hot_sql.execute(INSERT_PLAYER, ["ht-doomed"])
-        connection.connection.pgconn.exec_(b"SELECT 1/0")  # fails behind Django's back
-        hot_sql.execute_then_commit(INSERT_PLAYER, ["ht-doomed-2"])
-    assert stored("ht-doomed", "ht-doomed-2") == set()
-
-
-def test_what_follows_in_the_block_belongs_to_the_transaction_the_statement_began() -> None:
-    """The statement that began the transaction turned psycopg's autocommit on (so that psycopg
-    sent no BEGIN of its own): the ORM's statements after it are still inside the transaction,
-    a savepoint still rolls back to itself, and the block's end restores autocommit."""
+def test_in_djangos_atomic_block_statements_belong_to_its_transaction() -> None:
+    """hot_sql begins and ends no transaction: psycopg begins Django's, Django ends it."""
     with pytest.raises(Rollback), transaction.atomic():
         hot_sql.execute(INSERT_PLAYER, ["ht-first-of-block"])
+        assert transaction_status() == pq.TransactionStatus.INTRANS
         Player.objects.create(account_id="ht-orm-after")
         raise Rollback
     assert stored("ht-first-of-block", "ht-orm-after") == set()
     with transaction.atomic():
         hot_sql.execute(INSERT_PLAYER, ["ht-kept"])
         with pytest.raises(Rollback), transaction.atomic():
-            Player.objects.create(account_id="ht-savepoint")
+            hot_sql.execute(INSERT_PLAYER, ["ht-savepoint"])
             raise Rollback
         assert stored("ht-kept") == set()  # not committed yet
     assert stored("ht-kept", "ht-savepoint") == {"ht-kept"}
     assert connection.get_autocommit() and connection.connection.autocommit
-    assert transaction_status() == pq.TransactionStatus.IDLE
 
 
-def test_a_first_statement_that_fails_leaves_nothing_behind() -> None:
-    hot_sql.execute(INSERT_PLAYER, ["ht-dup"])
-    with pytest.raises(IntegrityError), transaction.atomic():
-        hot_sql.execute(INSERT_PLAYER, ["ht-dup"])  # BEGIN and the failing INSERT, one pipeline
-    assert transaction_status() == pq.TransactionStatus.IDLE
-    assert connection.get_autocommit() and connection.connection.autocommit
-    assert hot_sql.fetch_one("SELECT %s::int", [1]) == (1,)
-
-
-def test_in_manual_commit_mode_psycopg_begins_the_transaction() -> None:
-    """Outside an atomic block that Django ends itself, hot_sql leaves psycopg's autocommit (and
-    its BEGIN) alone: the caller's commit or rollback decides."""
+def test_in_manual_commit_mode_the_callers_commit_decides() -> None:
     transaction.set_autocommit(False)
     try:
         hot_sql.execute(INSERT_PLAYER, ["ht-manual"])
@@ -195,9 +139,8 @@ def test_in_manual_commit_mode_psycopg_begins_the_transaction() -> None:
 
 
 def test_execute_wrapper_hooks_see_each_statement_with_its_outcome() -> None:
-    """Django's execute_wrapper (APM agents, query counters) sees every hot statement, the BEGIN
-    and COMMIT that ride with it inside its call: its time is the round trip's, and its error
-    is raised inside the hook."""
+    """Django's execute_wrapper (APM agents, query counters) sees every hot statement: its time
+    is its round trip's, and its error is raised inside the hook."""
     seen: list[tuple[str, list[Any], str]] = []
 
     def hook(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
@@ -213,9 +156,9 @@ def test_execute_wrapper_hooks_see_each_statement_with_its_outcome() -> None:
     with connection.execute_wrapper(hook):
         with transaction.atomic():
             hot_sql.fetch_one(INSERT_PLAYER, ["ht-wrapped"])
-            hot_sql.execute_then_commit(INSERT_PLAYER, ["ht-wrapped-2"])
+            hot_sql.execute(INSERT_PLAYER, ["ht-wrapped-2"])
         with pytest.raises(IntegrityError), transaction.atomic():
-            hot_sql.execute_then_commit(INSERT_PLAYER, ["ht-wrapped-taken"])
+            hot_sql.execute(INSERT_PLAYER, ["ht-wrapped-taken"])
     assert seen == [
         (INSERT_PLAYER, ["ht-wrapped"], "ok"),
         (INSERT_PLAYER, ["ht-wrapped-2"], "ok"),
@@ -226,7 +169,7 @@ def test_execute_wrapper_hooks_see_each_statement_with_its_outcome() -> None:
 def test_captured_queries_include_the_hot_statements() -> None:
     with CaptureQueriesContext(connection) as captured, transaction.atomic():
         hot_sql.fetch_one(INSERT_PLAYER, ["ht-captured"])
-        hot_sql.execute_then_commit(INSERT_PLAYER, ["ht-captured-2"])
+        hot_sql.execute(INSERT_PLAYER, ["ht-captured-2"])
     statements = [query["sql"] for query in captured.captured_queries]
     assert statements.count(INSERT_PLAYER) == 2
 
@@ -268,7 +211,7 @@ def test_after_a_rollback_statements_are_prepared_again() -> None:
 def test_without_prepared_statements_nothing_is_prepared() -> None:
     with transaction.atomic():
         hot_sql.fetch_one(INSERT_PLAYER, ["ht-unprepared"])
-        hot_sql.execute_then_commit(INSERT_PLAYER, ["ht-unprepared-2"])
+        hot_sql.execute(INSERT_PLAYER, ["ht-unprepared-2"])
     assert stored("ht-unprepared", "ht-unprepared-2") == {"ht-unprepared", "ht-unprepared-2"}
     assert prepared_statements() == set()
 
@@ -417,7 +360,8 @@ def test_statements_deallocated_behind_psycopgs_back_are_prepared_again(
 
 
 def test_the_transaction_begun_keeps_the_connections_isolation_level() -> None:
-    """With OPTIONS["isolation_level"] set, the BEGIN sent with the statement says so too."""
+    """With OPTIONS["isolation_level"] set, psycopg's BEGIN says so (held transactions too:
+    tests/wallet/test_held_pipeline.py)."""
     connection.ensure_connection()
     conn = connection.connection
     conn.isolation_level = psycopg.IsolationLevel.SERIALIZABLE

@@ -1,10 +1,12 @@
 """Round trips of a provider request on PostgreSQL, read from libpq's protocol trace.
 
 Each round trip costs the app and PostgreSQL more than the statements in it, so their number is
-part of the hot path's contract (wallet/db/hot_sql.py): a JDB cancel of an open bet is two (BEGIN
-with the refund, the journal row with COMMIT), a bet three, a settle four. These tests fail if
-any of them grows, and check that every statement runs as a prepared statement on a warm
-connection (with prepared statements on) and with its parameters bound by the server.
+part of the hot path's contract (wallet/db/held_commit.py): a JDB cancel of an open bet is two
+(the refund, then the journal row with the Sync that commits both), a bet three, a settle four.
+These tests fail if any of them grows, if a ``BEGIN`` or ``COMMIT`` statement appears, or if the
+transaction ends (a Sync) before the journal row; and check that every statement runs as a
+prepared statement on a warm connection (with prepared statements on) and with its parameters
+bound by the server.
 
 Real transactions (``transaction=True``): the endpoint holds the wallet's commit only there.
 """
@@ -103,44 +105,56 @@ def _round_trips(trace: str, prepared: dict[str, str]) -> list[list[str]]:
                 round_trips[-1].append(f"Parse {parse[1] or 'unnamed'}")
             elif message == "Bind" and (bind := _BIND.match(rest)):
                 round_trips[-1].append(parsed.get(bind[2]) or prepared.get(bind[2], bind[2]))
+            elif message == "Sync":
+                round_trips[-1].append("Sync")
             elif message in ("Query", "Parse", "Bind"):
                 raise AssertionError(f"unread trace line: {line}")
         last = direction
     return round_trips
 
 
-def _check_statements(round_trips: list[list[str]], prepared: bool) -> list[list[str]]:
+def _check_statements(
+    round_trips: list[list[str]], prepared: bool, *, before_transaction: int = 0
+) -> list[list[str]]:
     """On a warm connection with prepared statements nothing is parsed; without, every statement
-    is, unnamed. The round trips, without the Parse entries."""
+    is, unnamed. After the first ``before_transaction`` round trips (each a statement of its
+    own), one transaction: no BEGIN or COMMIT statement, one Sync, at the very end. The round
+    trips' statements, without the Parse and Sync entries."""
     parses = [entry for trip in round_trips for entry in trip if entry.startswith("Parse ")]
-    statements = [[e for e in trip if not e.startswith("Parse ")] for trip in round_trips]
+    syncs = [(n, entry) for n, trip in enumerate(round_trips) for entry in trip if entry == "Sync"]
+    statements = [
+        [e for e in trip if not e.startswith("Parse ") and e != "Sync"] for trip in round_trips
+    ]
     if prepared:
         assert parses == [], round_trips
     else:
         assert parses == ["Parse unnamed"] * sum(map(len, statements)), round_trips
+    ends = [*range(before_transaction), len(round_trips) - 1]
+    assert syncs == [(n, "Sync") for n in ends] and round_trips[-1][-1] == "Sync"
+    assert not {"BEGIN", "COMMIT"} & {e.split()[0] for trip in statements for e in trip if e}
     return statements
 
 
 @pytest.mark.usefixtures("open_bet")
 def test_a_cancel_is_two_round_trips_on_a_warm_connection(tmp_path: Path, prepared: bool) -> None:
-    """BEGIN rides with the refund, COMMIT with the journal row."""
+    """The refund (its row lock held), then the journal row and the Sync that commits both."""
     post(cancel(transfer="warm-up", ref="nothing"))  # prepares the statements on this connection
     answer, round_trips = _traced(cancel(), tmp_path)
     assert answer["status"] == "0000" and balance("alice") == D("100")
     assert len(round_trips) == 2, round_trips
     first, last = _check_statements(round_trips, prepared)
-    assert first[0] == "BEGIN" and "FOR UPDATE OF b" in first[1] and len(first) == 2
-    assert first[1].count("$") == 11  # every value a parameter: the bet, the request, the times
+    assert "FOR UPDATE OF b" in first[0] and len(first) == 1
+    assert first[0].count("$") == 11  # every value a parameter: the bet, the request, the times
     assert last[0].startswith("INSERT INTO") and "providers_journalentry" in last[0]
-    assert last[1:] == ["COMMIT"]
+    assert len(last) == 1
     assert JournalEntry.objects.latest("id").outcome == "cancelled"
 
 
 def test_a_bet_is_three_round_trips_and_its_settle_four(tmp_path: Path, prepared: bool) -> None:
-    """A bet: its wallet, BEGIN with the bet's INSERT and the debit with its funds check (one
-    statement), the journal row with COMMIT. A settle: BEGIN with the bet's lock (which reads
-    its owner's account id: no player lookup), the settle id's earlier win, the credit with the
-    bet's UPDATE, the journal row with COMMIT."""
+    """A bet: its wallet, the bet's INSERT and the debit with its funds check (one statement),
+    the journal row and the Sync. A settle: the bet's lock (which reads its owner's account id:
+    no player lookup), the settle id's earlier win, the credit with the bet's UPDATE, the journal
+    row and the Sync."""
     make_player("alice", "USD", "100")
     post(jdb_money(9, "warm", "1", gameRoundSeqNo=1))  # prepares the statements
     post(jdb_money(10, "warm-s", "0", refTransferIds=["warm"], roundClosed=True))
@@ -148,10 +162,10 @@ def test_a_bet_is_three_round_trips_and_its_settle_four(tmp_path: Path, prepared
     answer, round_trips = _traced(jdb_money(9, "b2", "10", gameRoundSeqNo=2), tmp_path)
     assert answer["status"] == "0000" and balance("alice") == D("89")
     assert len(round_trips) == 3, round_trips
-    wallet, opened, journal = _check_statements(round_trips, prepared)
+    wallet, opened, journal = _check_statements(round_trips, prepared, before_transaction=1)
     assert len(wallet) == 1 and "wallet_wallet" in wallet[0]
-    assert opened[0] == "BEGIN" and "WITH opened AS (INSERT INTO" in opened[1]
-    assert journal[1:] == ["COMMIT"]
+    assert "WITH opened AS (INSERT INTO" in opened[0] and len(opened) == 1
+    assert len(journal) == 1 and "INSERT INTO" in journal[0]
 
     answer, round_trips = _traced(
         jdb_money(10, "b2-s", "25", refTransferIds=["b2"], roundClosed=True), tmp_path
@@ -159,8 +173,8 @@ def test_a_bet_is_three_round_trips_and_its_settle_four(tmp_path: Path, prepared
     assert answer["status"] == "0000" and balance("alice") == D("114")
     assert len(round_trips) == 4, round_trips
     locked, earlier_win, credit, journal = _check_statements(round_trips, prepared)
-    assert locked[0] == "BEGIN" and "FOR UPDATE OF b" in locked[1]
+    assert "FOR UPDATE OF b" in locked[0]
     assert "kind = 'win'" in earlier_win[0] and "balance = balance +" in credit[0]
-    assert journal[1:] == ["COMMIT"]
+    assert len(journal) == 1 and "INSERT INTO" in journal[0]
     assert ledger_kinds("b2", "jdb") == [("stake", D("-10")), ("win", D("25"))]
     assert bet("b2", "jdb").state == BetState.SETTLED

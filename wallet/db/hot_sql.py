@@ -1,24 +1,20 @@
-"""Run the hot path's statements on Django's connection in as few round trips as a request allows.
+"""Run the hot path's statements on Django's connection, each through a psycopg cursor of its own.
 
-A provider request runs a few fixed statements (a cancel: one CTE and the journal INSERT, in one
-transaction). Each goes through Django's cursor wrapper, so ``execute_wrapper`` hooks (APM
-agents, ``CaptureQueriesContext``) see it with its parameters, time and error, to a psycopg
-cursor of its own (``HotCursor``) that:
+A provider request runs a few fixed statements (a cancel: one CTE and the journal INSERT). Each
+goes through Django's cursor wrapper, so ``execute_wrapper`` hooks (APM agents,
+``CaptureQueriesContext``) see it with its parameters, time and error, to a psycopg cursor kept
+for that statement on that connection (``HotCursor``): psycopg binds the parameters server-side
+and prepares the statement at the protocol level on its first run (``DATABASE_PREPARED_STATEMENTS``
+is the connection's ``prepare_threshold``, 0 or ``None``: backoffice/settings.py), and a cursor
+that runs one statement keeps its adaptation from one run to the next.
 
-- leaves binding the parameters (server-side) and preparing the statement (at the protocol
-  level, on its first run on a connection) to psycopg: ``DATABASE_PREPARED_STATEMENTS`` is the
-  connection's ``prepare_threshold``, 0 or ``None`` (backoffice/settings.py);
-- sends the first statement of a transaction with its ``BEGIN``, and the statement of
-  ``execute_then_commit`` with its ``COMMIT``, in one psycopg pipeline: one round trip each, so a
-  cancel is two.
+Nothing here begins or ends a transaction: the caller's does (Django's ``atomic``, or the held
+money transaction of a provider request, which puts the connection in psycopg's pipeline mode:
+wallet/db/held_commit.py). In pipeline mode ``fetch_one`` waits for its row (a round trip) and
+``execute`` does not wait: its error, if any, is raised by the next statement that waits or by
+the commit.
 
-psycopg waits for its own ``BEGIN`` before it sends the statement, even in a pipeline, so the
-cursor sends ``BEGIN`` itself, having turned psycopg's autocommit on so that psycopg sends none.
-It does so only as the first statement of an outermost Django ``atomic`` block, whose commit or
-rollback ends the transaction and turns autocommit back on as always. Why, and what it costs:
-docs/decisions/0009-psycopg-pipeline-on-the-hot-path.md.
-
-On other databases (SQLite) this is Django's ``connection.cursor()`` and Django's transaction.
+On other databases (SQLite) this is Django's ``connection.cursor()``.
 """
 
 from __future__ import annotations
@@ -41,37 +37,26 @@ _IDLE = pq.TransactionStatus.IDLE
 
 def fetch_one(sql: str, params: Sequence[Any]) -> tuple[Any, ...] | None:
     """Execute ``sql`` (``%s`` placeholders, a statement that returns rows): its first row."""
-    return _run(sql, params, fetch=True, commit=False)
+    return _run(sql, params, fetch=True)
 
 
 def execute(sql: str, params: Sequence[Any]) -> None:
     """Execute ``sql`` (``%s`` placeholders) for its effect."""
-    _run(sql, params, fetch=False, commit=False)
-
-
-def execute_then_commit(sql: str, params: Sequence[Any]) -> None:
-    """Execute ``sql``, then commit the transaction it ran in, in one round trip.
-
-    For the last statement of a transaction opened by ``transaction.atomic()``: the caller then
-    leaves its atomic block normally (Django's commit finds nothing left to commit). Raises,
-    with the transaction failed, when the statement or the commit fails; nothing is committed.
-    """
-    _run(sql, params, fetch=False, commit=True)
+    _run(sql, params, fetch=False)
 
 
 class HotCursor(psycopg.Cursor[Any]):
     """The cursor of one statement on one connection: psycopg keeps a cursor's adaptation of its
     parameters and rows for as long as it runs the same statement, where a cursor shared by
-    several statements would adapt each anew. ``begins_transactions`` is set before each run."""
+    several statements would adapt each anew.
 
-    begins_transactions = False
+    With ``fetches`` set, ``execute`` also reads the first row into ``row``: in pipeline mode
+    that is where the statement's round trip (and its error) happens, and it belongs inside
+    Django's wrapper, which times the call and turns psycopg's errors into Django's.
+    """
 
-    def __init__(
-        self, begin: psycopg.Cursor[Any], commit: psycopg.Cursor[Any] | None = None
-    ) -> None:
-        super().__init__(begin.connection)
-        self.begin = begin  # the connection's cursors for BEGIN and (if this one commits) COMMIT
-        self.commit = commit
+    fetches = False
+    row: tuple[Any, ...] | None = None
 
     def execute(  # type: ignore[override]  # no template strings here
         self,
@@ -81,67 +66,38 @@ class HotCursor(psycopg.Cursor[Any]):
         prepare: bool | None = None,
         binary: bool | None = None,
     ) -> Self:
-        conn = self.connection
-        idle = conn.pgconn.transaction_status == _IDLE
-        begin = self.begins_transactions and idle
-        commit = self.commit if begin or not idle else None
         try:
-            if not begin and commit is None:
-                return super().execute(query, params, prepare=prepare, binary=binary)
-            if begin and not conn.autocommit:
-                conn.autocommit = True  # idle: psycopg sends nothing, and will send no BEGIN
-            with conn.pipeline():
-                if begin:
-                    self.begin.execute(_BEGIN[conn.isolation_level])
-                super().execute(query, params, prepare=prepare, binary=binary)
-                if commit is not None:
-                    commit.execute(b"COMMIT")
+            super().execute(query, params, prepare=prepare, binary=binary)
+            self.row = self.fetchone() if self.fetches else None
+            return self
         except psycopg.errors.InvalidSqlStatementName:
             # Deallocated behind psycopg's back. psycopg forgets its statements on a rollback
             # (the caller's, in a transaction) or on a DEALLOCATE ALL it sends, then prepares
             # them again: this statement fails, the next one works.
-            if conn.pgconn.transaction_status == _IDLE:
+            conn = self.connection
+            if conn.pgconn.transaction_status == _IDLE and conn.autocommit:
                 conn.execute("DEALLOCATE ALL", prepare=False)
             raise
-        if commit is not None and commit.statusmessage != "COMMIT":
-            # A COMMIT of a transaction that had failed answers ROLLBACK, without an error.
-            raise psycopg.errors.InFailedSqlTransaction(
-                f"the transaction was not committed ({commit.statusmessage!r})"
-            )
-        return self
-
-
-#: The BEGIN psycopg would send, by the connection's isolation level (Django's OPTIONS).
-_BEGIN: dict[psycopg.IsolationLevel | None, bytes] = {
-    None: b"BEGIN",
-    **{
-        level: b"BEGIN ISOLATION LEVEL " + level.name.replace("_", " ").encode()
-        for level in psycopg.IsolationLevel
-    },
-}
 
 
 class _Session:
-    """What this module keeps for one psycopg connection: a cursor per statement, and one each
-    for BEGIN and COMMIT."""
+    """What this module keeps for one psycopg connection: a cursor per statement."""
 
-    __slots__ = ("begin", "commit", "conn", "cursors", "timezone")
+    __slots__ = ("conn", "cursors", "timezone")
 
     def __init__(self, conn: psycopg.Connection[Any], timezone: datetime.tzinfo | None) -> None:
         self.conn = conn
         self.timezone = timezone
-        self.begin = psycopg.Cursor(conn)
-        self.commit = psycopg.Cursor(conn)
-        self.cursors: dict[tuple[str, bool], HotCursor] = {}
+        self.cursors: dict[str, HotCursor] = {}
 
-    def cursor(self, sql: str, commits: bool) -> HotCursor:
-        cursor = self.cursors.get((sql, commits))
+    def cursor(self, sql: str) -> HotCursor:
+        cursor = self.cursors.get(sql)
         if cursor is None:
             if len(self.cursors) >= _MAX_STATEMENTS:  # statements built from values: a bug
                 self.cursors.clear()
-            cursor = HotCursor(self.begin, self.commit if commits else None)
+            cursor = HotCursor(self.conn)
             _adapt(cursor, self.timezone)
-            self.cursors[sql, commits] = cursor
+            self.cursors[sql] = cursor
         return cursor
 
 
@@ -149,7 +105,7 @@ class _Session:
 _MAX_STATEMENTS = 200
 
 
-def _run(sql: str, params: Sequence[Any], *, fetch: bool, commit: bool) -> tuple[Any, ...] | None:
+def _run(sql: str, params: Sequence[Any], *, fetch: bool) -> tuple[Any, ...] | None:
     wrapper = connections[DEFAULT_DB_ALIAS]  # once: each use of the proxy looks it up again
     if wrapper.vendor != "postgresql":
         with wrapper.cursor() as cursor:
@@ -158,14 +114,12 @@ def _run(sql: str, params: Sequence[Any], *, fetch: bool, commit: bool) -> tuple
     # What wrapper.cursor() does, with this statement's cursor.
     wrapper.close_if_health_check_failed()
     wrapper.ensure_connection()
-    hot = _session(wrapper).cursor(sql, commit)
-    # Only where Django's commit or rollback will end the transaction and turn autocommit back
-    # on (an outermost atomic block begun in autocommit mode), not in manual-commit mode.
-    hot.begins_transactions = wrapper.in_atomic_block and wrapper.commit_on_exit
+    hot = _session(wrapper).cursor(sql)
+    hot.fetches = fetch
     wrap = _LoggedCursorWrapper if wrapper.queries_logged else CursorWrapper
     cursor = wrap(hot, wrapper)  # type: ignore[arg-type]  # django-stubs: the driver's cursor
     cursor.execute(sql, params)
-    return hot.fetchone() if fetch else None  # the rows are here: nothing left to wrap
+    return hot.row
 
 
 class _LoggedCursorWrapper(CursorDebugWrapper):
