@@ -3,7 +3,7 @@ from django.http import HttpRequest, JsonResponse
 from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 
-from monitoring.views import metrics
+from backoffice.metrics_endpoint import metrics
 from providers.urls import odd_path
 
 
@@ -31,7 +31,7 @@ urlpatterns = [
     # ("[/]": a pattern starting "^/" reads to Django's checks as a slash left there by mistake.)
     re_path(r"^[/]+providers/(?P<rest>.*)$", odd_path, name="providers-odd-path"),
     path("health/", health, name="health"),
-    # Prometheus, for the monitoring network only (monitoring/views.py).
+    # Prometheus, for the monitoring network only (backoffice/metrics_endpoint.py).
     path("metrics", metrics, name="metrics"),
 ]
 

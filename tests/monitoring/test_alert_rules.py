@@ -16,8 +16,8 @@ import yaml
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
+from backoffice.metrics_endpoint import registry
 from monitoring.metrics import observe_request
-from monitoring.views import registry
 
 RULES = Path(__file__).resolve().parents[2] / "deploy" / "prometheus" / "alerts.yml"
 DOCS = RULES.parents[2] / "docs"

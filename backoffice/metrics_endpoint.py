@@ -21,7 +21,7 @@ from prometheus_client.metrics_core import Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
-from monitoring.service import ServiceCollector
+from backoffice.metrics_service import ServiceCollector
 
 
 def scrape_allowed(request: HttpRequest) -> bool:
