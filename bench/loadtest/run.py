@@ -1,4 +1,5 @@
-"""One load-test run: seed, build, warm up, drive the server, verify, ceiling, check_ledger.
+"""One load-test run: seed, build, warm up, drive the server, verify, ceiling, check_ledger and
+verify_ledger.
 
 Nothing is timed until every request is built; the seeding and the checks are outside the clock.
 """
@@ -23,6 +24,8 @@ from bench.loadtest.report import Figures, Latency
 from bench.loadtest.requests import Prepared, RequestFactory
 from bench.loadtest.seed import seed_bets, seed_players
 from monitoring.progress import Stream, progress
+from wallet.chain import chain_key
+from wallet.chain_verify import verify_chains
 from wallet.consistency import check_ledger
 
 Say = Callable[[str], None]
@@ -199,10 +202,19 @@ def execute(options: Options, say: Say, *, stream: Stream | None = None) -> dict
     )
     for problem in ledger.problems[:20]:
         say(f"  MISMATCH {problem}")
+    chains = verify_chains(chain_key())
+    report["verify_ledger"] = {
+        "ledger_rows": chains.ledger_rows,
+        "broken": [str(link) for link in chains.broken],
+    }
+    say(f"verify_ledger: {chains.ledger_rows} ledger rows, {len(chains.broken)} broken links")
+    for link in chains.broken[:20]:
+        say(f"  BROKEN {link}")
     report["ok"] = (
         result.errors == 0
         and result.undrained == 0
         and ledger.ok
+        and chains.ok
         and all(c.ok for c in checks)
         and journal_rows == result.requests
     )

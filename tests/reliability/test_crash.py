@@ -277,6 +277,8 @@ def test_killed_workers_and_a_crashed_database_lose_no_money(crashable: Crashabl
     assert [u for r in results for u in r.undocumented] == []
     ledger = manage(crashable.env, "check_ledger")
     assert ledger.returncode == 0, ledger.stdout + ledger.stderr
+    chains = manage(crashable.env, "verify_ledger")  # no chain broken by the crashes either
+    assert chains.returncode == 0, chains.stdout + chains.stderr
 
     by_bet: dict[int, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
     for result in results:
