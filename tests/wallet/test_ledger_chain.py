@@ -376,3 +376,31 @@ def test_a_movement_stamped_before_its_lock_wait_is_not_dated_before_the_one_ahe
     assert times == sorted(times)
     ok, out = verify()
     assert ok, out
+
+
+@pytest.mark.skipif(not ON_POSTGRES, reason="the trigger's plan is PostgreSQL's")
+@pytest.mark.django_db(transaction=True)
+def test_a_bulk_load_on_a_ledger_analyzed_empty_reads_no_whole_ledger() -> None:
+    """Planned from an empty ledger's statistics, the trigger's lookup of a row's predecessor
+    would scan the whole table for every row (n² reads for a bulk load): migration 0013 keeps
+    it on the (wallet_id, id) index. Counted, not timed: the ledger's sequential scans."""
+    make_player("bulk", "USD", "0")
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE wallet_ledgerentry")
+        connection.close()  # a new session plans the trigger's lookup anew
+        cursor = connection.cursor()
+        scans = "SELECT seq_scan FROM pg_stat_user_tables WHERE relname = 'wallet_ledgerentry'"
+        cursor.execute("SELECT pg_stat_force_next_flush()")
+        cursor.execute(scans)
+        (before,) = cursor.fetchone()
+        cursor.execute(
+            "INSERT INTO wallet_ledgerentry (wallet_id, kind, amount, balance_after, provider, "
+            "provider_tx_id, reason, created_at) "
+            "SELECT w.id, 'deposit', 1, n, '', '', '', now() "
+            "FROM wallet_wallet w, generate_series(1, 2000) AS n ORDER BY n"
+        )
+        cursor.execute("SELECT pg_stat_force_next_flush()")
+        cursor.execute(scans)
+        (after,) = cursor.fetchone()
+    assert after - before < 10
+    assert verify_chains(chain_key()).ok
