@@ -5,11 +5,12 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from decimal import Decimal
-from typing import TypeVar
+from typing import Any, TypeVar
 
+import psycopg
 import pytest
 from django.conf import settings
-from django.db import connections
+from django.db import connection, connections
 
 from wallet.models import Bet, LedgerEntry, Player, Wallet
 from wallet.services import player_create
@@ -69,3 +70,21 @@ def run_concurrently(tasks: list[Callable[[], T]], timeout: float = 60) -> list[
     for thread in threads:
         thread.join(timeout)
     return results
+
+
+def other_connection() -> psycopg.Connection[Any]:
+    """A connection of its own to the test database (PostgreSQL), in autocommit: it sees what
+    was committed, and only that."""
+    params = connection.get_connection_params()
+    params.pop("cursor_factory", None)
+    params.pop("context", None)
+    return psycopg.connect(**params, autocommit=True)
+
+
+def stored_players(*account_ids: str) -> set[str]:
+    """Which of these players another connection sees (what was committed)."""
+    with other_connection() as other:
+        rows = other.execute(
+            "SELECT account_id FROM wallet_player WHERE account_id = ANY(%s)", [list(account_ids)]
+        ).fetchall()
+    return {row[0] for row in rows}

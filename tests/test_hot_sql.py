@@ -30,7 +30,8 @@ from psycopg import pq
 from psycopg.types.json import Jsonb
 
 from journal.models import Direction
-from tests.helpers import requires_postgres
+from tests.helpers import other_connection, requires_postgres
+from tests.helpers import stored_players as stored
 from wallet.db import hot_sql
 from wallet.models import Player
 
@@ -44,22 +45,6 @@ INSERT_PLAYER = (
 
 class Rollback(Exception):
     pass
-
-
-def other_connection() -> psycopg.Connection[Any]:
-    params = connection.get_connection_params()
-    params.pop("cursor_factory", None)
-    params.pop("context", None)
-    return psycopg.connect(**params, autocommit=True)
-
-
-def stored(*account_ids: str) -> set[str]:
-    """The players that another connection sees (what was committed)."""
-    with other_connection() as other:
-        rows = other.execute(
-            "SELECT account_id FROM wallet_player WHERE account_id = ANY(%s)", [list(account_ids)]
-        ).fetchall()
-    return {row[0] for row in rows}
 
 
 def transaction_status() -> pq.TransactionStatus:

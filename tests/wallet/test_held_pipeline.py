@@ -20,7 +20,8 @@ import pytest
 from django.db import DatabaseError, IntegrityError, connection
 from psycopg import pq
 
-from tests.helpers import requires_postgres
+from tests.helpers import other_connection, requires_postgres
+from tests.helpers import stored_players as stored
 from wallet.db import hot_sql
 from wallet.db.held_commit import HeldCommit, hold_commit, money_transaction
 from wallet.models import Player
@@ -39,22 +40,6 @@ INSERT_PLAYER_QUIETLY = (
 
 class Boom(Exception):
     pass
-
-
-def other_connection() -> psycopg.Connection[Any]:
-    params = connection.get_connection_params()
-    params.pop("cursor_factory", None)
-    params.pop("context", None)
-    return psycopg.connect(**params, autocommit=True)
-
-
-def stored(*account_ids: str) -> set[str]:
-    """The players another connection sees (what was committed)."""
-    with other_connection() as other:
-        rows = other.execute(
-            "SELECT account_id FROM wallet_player WHERE account_id = ANY(%s)", [list(account_ids)]
-        ).fetchall()
-    return {row[0] for row in rows}
 
 
 def connection_is_clean() -> bool:
