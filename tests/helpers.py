@@ -88,3 +88,9 @@ def stored_players(*account_ids: str) -> set[str]:
             "SELECT account_id FROM wallet_player WHERE account_id = ANY(%s)", [list(account_ids)]
         ).fetchall()
     return {row[0] for row in rows}
+
+
+def terminate_backend(pid: int) -> None:
+    """End a PostgreSQL server process from another connection, as a crash or a DBA would."""
+    with other_connection() as other:
+        other.execute("SELECT pg_terminate_backend(%s)", [pid])

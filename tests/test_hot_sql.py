@@ -30,7 +30,7 @@ from psycopg import pq
 from psycopg.types.json import Jsonb
 
 from journal.models import Direction
-from tests.helpers import other_connection, requires_postgres
+from tests.helpers import requires_postgres, terminate_backend
 from tests.helpers import stored_players as stored
 from wallet.db import hot_sql
 from wallet.models import Player
@@ -242,8 +242,7 @@ def test_a_statement_refused_by_the_database_raises_djangos_error() -> None:
 def test_a_lost_connection_raises_operational_error() -> None:
     pid = hot_sql.fetch_one("SELECT pg_backend_pid() + %s", [0])
     assert pid is not None
-    with other_connection() as other:
-        other.execute("SELECT pg_terminate_backend(%s)", [pid[0]])
+    terminate_backend(pid[0])
     with pytest.raises(OperationalError):
         hot_sql.fetch_one("SELECT %s::int", [1])
     assert not connection.is_usable()

@@ -20,7 +20,7 @@ import pytest
 from django.db import DatabaseError, IntegrityError, connection
 from psycopg import pq
 
-from tests.helpers import other_connection, requires_postgres
+from tests.helpers import other_connection, requires_postgres, terminate_backend
 from tests.helpers import stored_players as stored
 from wallet.db import hot_sql
 from wallet.db.held_commit import HeldCommit, hold_commit, money_transaction
@@ -204,9 +204,7 @@ def test_a_connection_lost_in_the_held_transaction_commits_nothing() -> None:
     with hold_commit() as held:
         with money_transaction():
             hot_sql.fetch_one(INSERT_PLAYER, ["hp-lost"])
-        pid = connection.connection.info.backend_pid
-        with other_connection() as other:
-            other.execute("SELECT pg_terminate_backend(%s)", [pid])
+        terminate_backend(connection.connection.info.backend_pid)
         with pytest.raises(DatabaseError):
             held.commit((INSERT_PLAYER_QUIETLY, ["hp-lost-2"]))
     connection.close()

@@ -10,14 +10,20 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-import psycopg
 import pytest
 from django.db import OperationalError, connection
 from django.test import Client
 
 from journal.models import JournalEntry
 from providers.jdb.client import build_request
-from tests.helpers import ON_POSTGRES, balance, bet, ledger_kinds, make_player
+from tests.helpers import (
+    ON_POSTGRES,
+    balance,
+    bet,
+    ledger_kinds,
+    make_player,
+    terminate_backend,
+)
 from wallet.db.held_commit import HeldCommit
 from wallet.models import BetState
 from wallet.services import bet_open
@@ -176,11 +182,7 @@ def test_without_health_checks_a_dropped_connection_fails_one_request_then_recov
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_backend_pid()")
             pid = cursor.fetchone()[0]
-        params = connection.get_connection_params()
-        params.pop("cursor_factory", None)
-        params.pop("context", None)
-        with psycopg.connect(**params, autocommit=True) as admin:
-            admin.execute("SELECT pg_terminate_backend(%s)", [pid])
+        terminate_backend(pid)
         answer = post(cancel())
         assert answer["status"] == "9999"
         assert_nothing_moved()
@@ -207,11 +209,7 @@ def test_a_database_gone_before_the_rollback_still_gets_the_providers_try_again(
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_backend_pid()")
             pid = cursor.fetchone()[0]
-        params = connection.get_connection_params()
-        params.pop("cursor_factory", None)
-        params.pop("context", None)
-        with psycopg.connect(**params, autocommit=True) as admin:
-            admin.execute("SELECT pg_terminate_backend(%s)", [pid])
+        terminate_backend(pid)
         connection.settings_dict["PORT"] = "1"  # nothing listens there: reconnecting fails
         raise ValueError("cannot encode the answer")
 
