@@ -382,7 +382,7 @@ def test_a_movement_stamped_before_its_lock_wait_is_not_dated_before_the_one_ahe
 @pytest.mark.django_db(transaction=True)
 def test_a_bulk_load_on_a_ledger_analyzed_empty_reads_no_whole_ledger() -> None:
     """Planned from an empty ledger's statistics, the trigger's lookup of a row's predecessor
-    would scan the whole table for every row (n² reads for a bulk load): migration 0013 keeps
+    would scan the whole table for every row (n² reads for a bulk load): the trigger function keeps
     it on the (wallet_id, id) index. Counted, not timed: the ledger's sequential scans."""
     make_player("bulk", "USD", "0")
     with connection.cursor() as cursor:
